@@ -1,0 +1,36 @@
+/* The KVM system and VM file descriptors: open /dev/kvm, check the API and
+ * every capability landlord relies on, create a VM with an in-kernel
+ * irqchip and PIT, and register guest RAM. */
+#ifndef LANDLORD_KVM_KVM_H
+#define LANDLORD_KVM_KVM_H
+
+#include <stdint.h>
+#include <linux/kvm.h>
+
+struct kvm {
+	int sys_fd;                    /* /dev/kvm */
+	int vm_fd;
+	int vcpu_mmap_size;
+	int max_vcpus;
+	struct kvm_cpuid2 *supported_cpuid;
+	struct kvm_msr_list *msr_list; /* MSRs KVM saves and restores */
+};
+
+/* Open /dev/kvm and read what it supports.  0, or -1 with a message that
+ * says what is missing. */
+int kvm_open(struct kvm *k);
+void kvm_close(struct kvm *k);
+
+/* Create the VM: TSS and identity-map pages, in-kernel irqchip, PIT. */
+int kvm_create_vm(struct kvm *k);
+void kvm_destroy_vm(struct kvm *k);
+
+int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, void *host);
+
+/* An irq_line callback (devices/irq.h): drive GSI gsi of the irqchip. */
+void kvm_irq_line(void *kvm, uint32_t gsi, int level);
+
+/* True when the MSR is in KVM_GET_MSR_INDEX_LIST. */
+int kvm_has_msr(const struct kvm *k, uint32_t index);
+
+#endif

@@ -1,0 +1,62 @@
+/* One vCPU: its fd, its kvm_run page and the thread that runs it.  The loop
+ * dispatches port I/O and MMIO exits to the buses it was handed and reports
+ * why it stopped through a callback; it knows nothing about the VM above. */
+#ifndef LANDLORD_KVM_VCPU_H
+#define LANDLORD_KVM_VCPU_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/kvm.h>
+
+#include "devices/bus.h"
+#include "kvm/kvm.h"
+
+enum vcpu_exit {
+	VCPU_EXIT_STOPPED,       /* asked to stop (vcpu_kick) */
+	VCPU_EXIT_SYSTEM_OFF,    /* KVM_SYSTEM_EVENT_SHUTDOWN */
+	VCPU_EXIT_SYSTEM_RESET,  /* KVM_SYSTEM_EVENT_RESET */
+	VCPU_EXIT_TRIPLE_FAULT,  /* KVM_EXIT_SHUTDOWN */
+	VCPU_EXIT_ERROR,         /* internal error, failed entry, unknown exit */
+};
+
+struct vcpu;
+
+/* What a vCPU needs from its VM, handed in at creation. */
+struct vcpu_host {
+	const struct bus *pio;
+	const struct bus *mmio;
+	/* Called once, on the vCPU's thread, when its loop ends. */
+	void (*exited)(void *opaque, struct vcpu *v, enum vcpu_exit why);
+	void *opaque;
+};
+
+struct vcpu {
+	int id;
+	int fd;
+	struct kvm_run *run;
+	int run_size;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+	const struct vcpu_host *host;
+};
+
+/* The signal that kicks a vCPU thread out of KVM_RUN.  vcpu_signals_init()
+ * installs its (empty) handler once per process. */
+#define VCPU_KICK_SIGNAL SIGUSR1
+int vcpu_signals_init(void);
+
+int vcpu_create(struct vcpu *v, struct kvm *k, int id, const struct vcpu_host *host);
+int vcpu_start(struct vcpu *v);
+/* Ask the vCPU to leave KVM_RUN and end its loop; safe from any thread. */
+void vcpu_kick(struct vcpu *v);
+void vcpu_join(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+
+/* regs_dump.c: the one-screen register dump for a crashed guest. */
+void vcpu_dump(const struct vcpu *v, FILE *f);
+const char *kvm_exit_name(uint32_t reason);
+
+#endif

@@ -1,0 +1,70 @@
+/* The VM object: guest memory, the KVM VM, its vCPUs and devices, and the
+ * event loop that runs beside them.  vm_run() is the whole life of a VM,
+ * reboots included, and returns the process exit status. */
+#ifndef LANDLORD_VMM_VM_H
+#define LANDLORD_VMM_VM_H
+
+#include <stdatomic.h>
+
+#include "backends/console.h"
+#include "base/event_loop.h"
+#include "base/guest_mem.h"
+#include "devices/bus.h"
+#include "devices/irq.h"
+#include "devices/power.h"
+#include "kvm/kvm.h"
+#include "kvm/vcpu.h"
+#include "vmm/config.h"
+
+/* Process exit statuses of `landlord run`. */
+#define EXIT_GUEST_OK     0   /* guest powered off, or rebooted with --on-reboot=exit */
+#define EXIT_SETUP_ERROR  1   /* bad configuration or KVM set-up failure */
+#define EXIT_GUEST_CRASH  2   /* triple fault, KVM internal error, unhandled exit */
+/* Stopped by a signal: 128 + the signal number, as a shell reports it. */
+
+enum vm_stop {
+	VM_RUNNING = 0,
+	VM_POWER_OFF,
+	VM_RESET,
+	VM_CRASH,
+	VM_QUIT,       /* Ctrl-A x on the console */
+	VM_SIGNAL,
+	VM_FAILED,     /* the monitor itself failed */
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm *kvm;
+	struct console *console;
+	struct event_loop loop;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct vcpu_host vcpu_host;
+	struct vcpu *vcpus;
+	int nr_vcpus;
+
+	struct power_ctl power;
+	struct irq_line com1_irq;
+	struct uart *uart;
+	struct i8042 *i8042;
+	struct rtc *rtc;
+	struct acpi_pm *acpi_pm;
+	struct pci_bus *pci;
+
+	int stop_fd;            /* eventfd: a vCPU or device asks the loop to stop */
+	int input_timer_fd;     /* retries console input while the UART is full */
+	int signal_fd;          /* owned by vm_run, shared by every incarnation */
+	atomic_int stop;        /* enum vm_stop; the first reason wins */
+	int stop_signal;
+};
+
+int vm_run(const struct vm_config *cfg);
+
+/* vm_devices.c: create the devices and put them on the buses. */
+int vm_devices_create(struct vm *vm);
+void vm_devices_destroy(struct vm *vm);
+/* Ask the VM to stop for this reason; any thread. */
+void vm_request_stop(struct vm *vm, enum vm_stop why);
+
+#endif

@@ -1,0 +1,119 @@
+/* `landlord run`: parse options into a vm_config, check it, run the VM. */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/x86/cpuid.h"
+#include "cli/cli.h"
+#include "vmm/config.h"
+#include "vmm/vm.h"
+
+enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES };
+
+static const struct option options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'p' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "console", required_argument, NULL, 's' },
+	{ "cpu-features", required_argument, NULL, OPT_CPU_FEATURES },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	const char *const *names = cpuid_feature_names();
+	int col = 4;
+
+	fputs("usage: landlord run --kernel FILE [OPTIONS]\n"
+	      "\n"
+	      "Boot a Linux kernel (bzImage or ELF vmlinux) in a new VM; the serial\n"
+	      "console is on standard output.  On a terminal, Ctrl-A x quits.\n"
+	      "\n"
+	      "  -k, --kernel FILE        kernel: bzImage, or ELF vmlinux (PVH or 64-bit entry)\n"
+	      "  -i, --initrd FILE        initial ramdisk\n"
+	      "  -c, --cmdline STR        kernel command line\n"
+	      "  -m, --memory SIZE        guest RAM, e.g. 512M or 2G (default 256M, at least 16M)\n"
+	      "  -p, --cpus N             vCPUs (default 1)\n"
+	      "  -n, --name NAME          VM name (default vm-PID)\n"
+	      "  -s, --console MODE       stdio (default), none, or file:PATH\n"
+	      "      --cpu-features LIST  hide or require CPU features: -xsave,-rdrand,+x2apic\n"
+	      "      --on-reboot ACTION   exit (default) or restart when the guest reboots\n"
+	      "  -h, --help               this help\n"
+	      "\n"
+	      "exit status: 0 guest powered off (or rebooted with --on-reboot=exit),\n"
+	      "1 bad arguments or set-up failure, 2 guest crashed (triple fault, KVM\n"
+	      "error), 128+N stopped by signal N.\n"
+	      "\n"
+	      "cpu features:\n   ", f);
+	for (; *names; names++) {
+		int w = (int)strlen(*names) + 1;
+
+		if (col + w > 78) {
+			fputs("\n   ", f);
+			col = 4;
+		}
+		fprintf(f, " %s", *names);
+		col += w;
+	}
+	fputc('\n', f);
+}
+
+static int parse_option(struct vm_config *cfg, int opt, const char *arg, char *err, size_t errlen)
+{
+	switch (opt) {
+	case 'k': cfg->kernel_path = arg; return 0;
+	case 'i': cfg->initrd_path = arg; return 0;
+	case 'c': cfg->cmdline = arg; return 0;
+	case 'm': return vm_config_set_memory(cfg, arg, err, errlen);
+	case 'p': return vm_config_set_cpus(cfg, arg, err, errlen);
+	case 'n': return vm_config_set_name(cfg, arg, err, errlen);
+	case 's': return vm_config_set_console(cfg, arg, err, errlen);
+	case OPT_ON_REBOOT: return vm_config_set_on_reboot(cfg, arg, err, errlen);
+	case OPT_CPU_FEATURES: return cpuid_parse_features(arg, &cfg->cpu_mask, err, errlen);
+	}
+	snprintf(err, errlen, "see landlord run --help");
+	return -1;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	char err[256];
+	int opt;
+
+	vm_config_defaults(&cfg);
+	opterr = 0;   /* report bad options ourselves, in one line */
+	while ((opt = getopt_long(argc, argv, "+k:i:c:m:p:n:s:h", options, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (opt == '?' || opt == ':') {
+			if (optopt && optopt < 256)
+				warnx("run: bad or incomplete option '-%c' (see landlord run --help)", optopt);
+			else
+				warnx("run: bad or incomplete option '%s' (see landlord run --help)",
+				      argv[optind - 1]);
+			return EXIT_SETUP_ERROR;
+		}
+		if (parse_option(&cfg, opt, optarg, err, sizeof(err)) < 0) {
+			warnx("run: %s", err);
+			return EXIT_SETUP_ERROR;
+		}
+	}
+	if (optind < argc) {
+		warnx("run: unexpected argument '%s' (see landlord run --help)", argv[optind]);
+		return EXIT_SETUP_ERROR;
+	}
+	if (vm_config_validate(&cfg, err, sizeof(err)) < 0) {
+		warnx("run: %s", err);
+		return EXIT_SETUP_ERROR;
+	}
+	return vm_run(&cfg);
+}

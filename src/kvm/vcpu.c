@@ -1,0 +1,179 @@
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kvm/vcpu.h"
+
+static void kick_handler(int sig)
+{
+	(void)sig;   /* its only job is to make KVM_RUN return EINTR */
+}
+
+int vcpu_signals_init(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
+}
+
+int vcpu_create(struct vcpu *v, struct kvm *k, int id, const struct vcpu_host *host)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	v->host = host;
+	v->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		warn("KVM_CREATE_VCPU %d", id);
+		return -1;
+	}
+	v->run_size = k->vcpu_mmap_size;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		warn("mmap vCPU %d run area", id);
+		v->run = NULL;
+		close(v->fd);
+		v->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Port I/O: KVM hands over count items of size bytes at data_offset inside
+ * the run page (count > 1 for string instructions).  KVM fills these, but
+ * check them anyway before indexing the page. */
+static int handle_io(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+	uint32_t size = r->io.size, count = r->io.count;
+	uint64_t off = r->io.data_offset;
+	bool is_write = r->io.direction == KVM_EXIT_IO_OUT;
+
+	if ((size != 1 && size != 2 && size != 4) || count == 0 ||
+	    off > (uint64_t)v->run_size || (uint64_t)size * count > v->run_size - off) {
+		warnx("vCPU %d: malformed I/O exit (size %u, count %u)", v->id, size, count);
+		return -1;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		bus_access(v->host->pio, r->io.port, (uint8_t *)r + off + i * size, size, is_write);
+	return 0;
+}
+
+static int handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+
+	if (r->mmio.len == 0 || r->mmio.len > sizeof(r->mmio.data)) {
+		warnx("vCPU %d: malformed MMIO exit (len %u)", v->id, r->mmio.len);
+		return -1;
+	}
+	bus_access(v->host->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
+		   r->mmio.is_write);
+	return 0;
+}
+
+/* Returns -1 to keep running, or why the loop ends. */
+static int handle_exit(struct vcpu *v)
+{
+	struct kvm_run *r = v->run;
+
+	switch (r->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io(v) < 0 ? VCPU_EXIT_ERROR : -1;
+	case KVM_EXIT_MMIO:
+		return handle_mmio(v) < 0 ? VCPU_EXIT_ERROR : -1;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:  /* not produced with an in-kernel irqchip */
+		return -1;
+	case KVM_EXIT_SHUTDOWN:
+		return VCPU_EXIT_TRIPLE_FAULT;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (r->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
+			return VCPU_EXIT_SYSTEM_OFF;
+		if (r->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			return VCPU_EXIT_SYSTEM_RESET;
+		return VCPU_EXIT_ERROR;
+	default:
+		return VCPU_EXIT_ERROR;
+	}
+}
+
+static void *vcpu_thread(void *opaque)
+{
+	struct vcpu *v = opaque;
+	sigset_t set;
+	int why = -1;
+
+	/* Only the kick signal may interrupt this thread; everything else is
+	 * taken by the event loop's signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (why < 0) {
+		if (atomic_load(&v->stop)) {
+			why = VCPU_EXIT_STOPPED;
+			break;
+		}
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			warn("vCPU %d: KVM_RUN", v->id);
+			why = VCPU_EXIT_ERROR;
+			break;
+		}
+		why = handle_exit(v);
+	}
+	/* A stop request that raced with a guest exit still counts as a stop. */
+	if (why == VCPU_EXIT_ERROR || why == VCPU_EXIT_TRIPLE_FAULT)
+		vcpu_dump(v, stderr);
+	v->host->exited(v->host->opaque, v, why);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	int e = pthread_create(&v->thread, NULL, vcpu_thread, v);
+
+	if (e) {
+		errno = e;
+		warn("vCPU %d: pthread_create", v->id);
+		return -1;
+	}
+	v->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	atomic_store(&v->stop, true);
+	if (!v->started)
+		return;
+	/* immediate_exit covers a kick that lands just before KVM_RUN is
+	 * entered; the signal covers a vCPU already inside it. */
+	v->run->immediate_exit = 1;
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *v)
+{
+	if (v->started)
+		pthread_join(v->thread, NULL);
+	v->started = false;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}

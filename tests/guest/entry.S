@@ -1,0 +1,289 @@
+/*
+ * landlord test guest: entry points, GDT, page tables, interrupt stubs and
+ * the AP start-up trampoline.
+ *
+ * Image layout (linked at 0x100000, see guest.ld):
+ *   0x100000  32-bit stub (cli; hlt) - never meant to run
+ *   0x100100  kernel_info ("LToP") referenced by the bzImage header
+ *   0x100200  _start64: the 64-bit entry (Linux boot protocol, RSI = boot_params)
+ */
+
+#define KERNEL_CS 0x10
+#define KERNEL_DS 0x18
+#define CODE32_CS 0x08
+#define MAX_CPUS 256
+#define AP_STACK_SIZE 1024
+
+    .section .text.boot32, "ax"
+    .code32
+    .globl _start32
+_start32:
+    cli
+1:  hlt
+    jmp 1b
+
+    /* Linux boot protocol 2.15 kernel_info, at image offset 0x100. */
+    .org 0x100
+    .globl kernel_info
+kernel_info:
+    .ascii "LToP"
+    .long kernel_info_end - kernel_info   /* size */
+    .long kernel_info_end - kernel_info   /* size_total */
+    .long 0                               /* setup_type_max */
+kernel_info_end:
+
+    .section .text.entry64, "ax"
+    .code64
+    .globl _start64
+_start64:
+    cli
+    cld
+    mov %rsi, %r15                  /* boot_params; kept in a register until the stack exists */
+
+    /* Zero .bss (the stacks live in .noinit and need no clearing). */
+    mov $__bss_start, %edi
+    mov $__bss_end, %ecx
+    sub %edi, %ecx
+    shr $3, %ecx
+    xor %eax, %eax
+    rep stosq
+
+    mov $bsp_stack_top, %rsp
+
+    lgdt gdt_ptr
+    mov $KERNEL_DS, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    xor %eax, %eax
+    mov %eax, %fs
+    mov %eax, %gs
+    pushq $KERNEL_CS
+    pushq $1f
+    lretq
+1:
+    /* Our own identity map of the first 4 GiB (see below). */
+    mov $pml4, %eax
+    mov %rax, %cr3
+
+    mov %r15, %rdi
+    call guest_main
+2:  cli
+    hlt
+    jmp 2b
+
+    .text
+    .code64
+/* Exception/interrupt stubs: 256 of them, 16 bytes apart. */
+    .balign 16
+    .globl isr_stubs
+isr_stubs:
+    .set vec, 0
+    .rept 256
+    .balign 16
+    .if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    /* the CPU pushed an error code */
+    .else
+    pushq $0
+    .endif
+    pushq $vec
+    jmp isr_common
+    .set vec, vec + 1
+    .endr
+
+isr_common:
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, %rdi
+    cld
+    call isr_dispatch
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp                   /* vector and error code */
+    iretq
+
+/* Loads an empty IDT and raises #UD: #UD -> #DF -> triple fault. */
+    .globl load_idt_limit0_and_ud2
+load_idt_limit0_and_ud2:
+    cli
+    lidt null_idt_ptr
+    ud2
+3:  hlt
+    jmp 3b
+
+/*
+ * AP start-up. The real-mode part is copied to a page below 1 MiB (the SIPI
+ * vector page); it switches to protected mode and far-jumps into this image.
+ */
+    .section .rodata.tramp, "a"
+    .code16
+    .globl ap_tramp_start, ap_tramp_end
+ap_tramp_start:
+    cli
+    cld
+    mov %cs, %ax
+    mov %ax, %ds
+    lgdtl ap_tramp_gdtr - ap_tramp_start
+    mov %cr0, %eax
+    and $0x9fffffff, %eax           /* clear CD and NW */
+    or $1, %eax                     /* PE */
+    mov %eax, %cr0
+    ljmpl $CODE32_CS, $ap_entry32
+    .balign 8
+ap_tramp_gdtr:
+    .word gdt_end - gdt - 1
+    .long gdt
+ap_tramp_end:
+
+    .text
+    .code32
+ap_entry32:
+    mov $KERNEL_DS, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    mov %cr4, %eax
+    or $0x20, %eax                  /* PAE */
+    mov %eax, %cr4
+    mov ap_cr3, %eax
+    mov %eax, %cr3
+    mov $0xC0000080, %ecx           /* EFER */
+    rdmsr
+    or $0x100, %eax                 /* LME */
+    wrmsr
+    mov %cr0, %eax
+    or $0x80000000, %eax            /* PG */
+    mov %eax, %cr0
+    ljmp $KERNEL_CS, $ap_entry64
+
+    .code64
+ap_entry64:
+    mov $KERNEL_DS, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    mov $1, %eax
+    lock xadd %eax, ap_seq          /* eax = this AP's slot */
+    cmp $MAX_CPUS, %eax
+    jae 5f
+    /* a private stack, in case an exception handler has to run here */
+    mov %eax, %ebx
+    shl $10, %ebx                   /* * AP_STACK_SIZE */
+    lea ap_stacks + AP_STACK_SIZE(%rbx), %rsp
+    lidt idt_ptr
+    mov ap_lapic_base, %rdx
+    mov 0x20(%rdx), %edx            /* LAPIC ID register */
+    shr $24, %edx
+    mov %edx, ap_apic_ids(,%rax,4)
+5:  lock incl ap_online
+4:  cli
+    hlt
+    jmp 4b
+
+/* ---- data ---- */
+    .data
+    .balign 16
+    .globl gdt
+gdt:
+    .quad 0                         /* 0x00 null */
+    .quad 0x00cf9a000000ffff        /* 0x08 32-bit code, flat */
+    .quad 0x00af9a000000ffff        /* 0x10 64-bit code */
+    .quad 0x00cf92000000ffff        /* 0x18 data, flat */
+gdt_end:
+    .balign 8
+    .word 0, 0, 0
+gdt_ptr:
+    .word gdt_end - gdt - 1
+    .quad gdt
+
+    .balign 8
+    .word 0, 0, 0
+    .globl idt_ptr
+idt_ptr:
+    .word 256 * 16 - 1
+    .quad idt
+
+    .balign 8
+    .word 0, 0, 0
+null_idt_ptr:
+    .word 0
+    .quad 0
+
+
+/*
+ * Identity map of the first 4 GiB with 2 MiB pages; the top GiB (MMIO:
+ * LAPIC, IOAPIC) is uncached. Built at assembly time: nothing to execute.
+ */
+    .section .data.pagetables, "aw"
+    .balign 4096
+pml4:
+    .quad pdpt + 0x3
+    .fill 511, 8, 0
+pdpt:
+    .quad pd + 0x0000 + 0x3
+    .quad pd + 0x1000 + 0x3
+    .quad pd + 0x2000 + 0x3
+    .quad pd + 0x3000 + 0x3
+    .fill 508, 8, 0
+pd:
+    .set addr, 0
+    .rept 1536
+    .quad addr + 0x83               /* P | RW | PS */
+    .set addr, addr + 0x200000
+    .endr
+    .rept 512
+    .quad addr + 0x9b               /* P | RW | PWT | PCD | PS */
+    .set addr, addr + 0x200000
+    .endr
+
+    .bss
+    .balign 16
+    .globl idt, ap_apic_ids
+idt:
+    .skip 256 * 16
+    /* AP bookkeeping lives in .bss so that a guest reset (same image, no reload) starts clean. */
+    .globl ap_cr3, ap_seq, ap_online, ap_lapic_base
+    .balign 8
+ap_lapic_base: .skip 8              /* set from the MADT before any SIPI */
+ap_cr3:        .skip 4
+ap_seq:        .skip 4
+ap_online:     .skip 4
+    .balign 16
+ap_apic_ids:
+    .skip MAX_CPUS * 4
+
+    /* Stacks: never read before written, so not zeroed at start-up. */
+    .section .noinit, "aw", @nobits
+    .balign 16
+bsp_stack:
+    .skip 16384
+bsp_stack_top:
+    .balign 16
+ap_stacks:
+    .skip MAX_CPUS * AP_STACK_SIZE
