@@ -356,7 +356,7 @@ void guest_main(const u8 *bp)
         printk("acpi: %s\n", acpi_error);
 
     char name[64];
-    if (!cmdline_get("test", name, sizeof(name))) {
+    if (!cmdline_get("test", name, sizeof(name)) || !name[0]) {
         current_test = "(none)";
         test_fail("no test= on the command line (cmdline \"%s\")", cmdline());
     }

@@ -69,6 +69,23 @@ CASES = {
                                "--cmdline", "test=hello"], out=[r"TEST PASS hello"]),
 }
 
+
+def linux_guest_dir():
+    root = os.environ.get("LANDLORD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "landlord")
+    return os.environ.get("LANDLORD_LINUX_GUEST") or os.path.join(root, "linux-guest")
+
+
+# The real Linux guest built by tools/build-linux-guest.sh: boots with one vCPU
+# (see ../shared/MACHINE.md), prints its marker through /dev/kmsg and through
+# the console tty (a line of its own, so the UART's interrupt-driven path
+# works), and powers off through ACPI.
+LINUX = dict(args=["--kernel", "{linux}/vmlinux", "--initrd", "{linux}/initramfs.cpio",
+                   "--memory", "256M", "--cpus", "1", "--cmdline", "{linux_cmdline}"],
+             out=[r"Linux version 6\.1", r"ACPI: .*FACP", r"ttyS0 at I/O 0x3f8 \(irq = 4",
+                  r"(?m)^LANDLORD-LINUX-OK\r?$", r"reboot: Power down"],
+             timeout=300)
+
 # Bad input: one clear line on stderr, exit status 1, nothing run.
 BAD = {
     "bad-no-kernel": (["--memory", "64M"], r"no kernel"),
@@ -184,7 +201,7 @@ def main():
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
     if a.list:
-        print("\n".join(list(CASES) + list(BAD)))
+        print("\n".join(list(CASES) + list(BAD) + ["linux-boot"]))
         return 0
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm is not usable here")
@@ -192,7 +209,17 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ctx = dict(elf=a.elf, bzimage=a.bzimage, tmp=tmp, year=time.gmtime().tm_year)
         make_bad_files(tmp, a.elf)
-        if a.case in CASES:
+        if a.case == "linux-boot":
+            ctx["linux"] = linux_guest_dir()
+            files = [os.path.join(ctx["linux"], f) for f in ("vmlinux", "initramfs.cpio", "cmdline")]
+            if not all(os.path.exists(f) for f in files):
+                print("SKIP linux-boot: " + "*" * 60)
+                print(f"SKIP linux-boot: the Linux test guest is not built ({ctx['linux']}):")
+                print("SKIP linux-boot: run tools/build-linux-guest.sh (tools/test.sh does)")
+                return 77
+            ctx["linux_cmdline"] = open(files[2]).read().strip()
+            problems, out, err = check_case(a.case, LINUX, ctx, a.landlord)
+        elif a.case in CASES:
             problems, out, err = check_case(a.case, CASES[a.case], ctx, a.landlord)
         elif a.case in BAD:
             problems, out, err = check_bad(a.case, ctx, a.landlord)

@@ -114,35 +114,49 @@ small_int(const uint8_t *p, size_t *n)
 		*n = 2;
 		return p[1];
 	default:
+		*n = 1;
 		fail_msg("unexpected AML integer opcode %#x", p[0]);
 		return -1;
 	}
 }
 
-/* The DSDT body is Name (_S5_, Package) then Scope (_SB_) reaching exactly
- * to the end of the table. */
-static void
-check_dsdt(const uint8_t *t, const struct acpi_config *cfg)
+/* Name (name, Package (4) { typ, typ, 0, 0 }) at p; returns its end. */
+static const uint8_t *
+check_sleep_package(const uint8_t *p, const char *name, int typ)
 {
-	size_t len = get32(t + 4), n, pkg, i, sb;
-	const uint8_t *p = t + 36;
+	const uint8_t *end;
+	size_t n, i;
 
-	assert_int_equal(t[8], 2);
-	assert_memory_equal(p, "\x08_S5_\x12", 6);
+	assert_int_equal(p[0], 0x08);                   /* NameOp */
+	assert_memory_equal(p + 1, name, 4);
+	assert_int_equal(p[5], 0x12);                   /* PackageOp */
 	p += 6;
-	pkg = pkglen(p, &n);
-	const uint8_t *end = p + pkg;
+	end = p + pkglen(p, &n);
 	p += n;
 	assert_int_equal(*p++, 4);                      /* NumElements */
-	assert_int_equal(small_int(p, &i), cfg->s5_slp_typ);
+	assert_int_equal(small_int(p, &i), typ);
 	p += i;
-	assert_int_equal(small_int(p, &i), cfg->s5_slp_typ);
+	assert_int_equal(small_int(p, &i), typ);
 	p += i;
 	assert_int_equal(small_int(p, &i), 0);
 	p += i;
 	assert_int_equal(small_int(p, &i), 0);
 	p += i;
 	assert_ptr_equal(p, end);
+	return end;
+}
+
+/* The DSDT body is Name (_S0_), Name (_S5_), then Scope (_SB_) reaching
+ * exactly to the end of the table. */
+static void
+check_dsdt(const uint8_t *t, const struct acpi_config *cfg)
+{
+	size_t len = get32(t + 4), n, sb;
+	const uint8_t *p = t + 36;
+
+	assert_int_equal(t[8], 2);
+	p = check_sleep_package(p, "_S0_", 0);
+	p = check_sleep_package(p, "_S5_", cfg->s5_slp_typ);
 
 	assert_int_equal(*p++, 0x10);                   /* ScopeOp */
 	sb = pkglen(p, &n);
@@ -282,13 +296,11 @@ dump(const uint8_t *t)
 /* Build for cfg and walk everything from the RSDP; returns the number of
  * bytes the tables occupy. */
 static size_t
-check_all(const struct acpi_config *cfg, int dump_tables)
+check_all(uint8_t *buf, const struct acpi_config *cfg, int dump_tables)
 {
-	size_t size = LAYOUT_ACPI_SIZE, xsdt, rsdt, end = 0;
-	uint8_t *buf = malloc(size);
+	size_t size = LAYOUT_ACPI_SIZE, xsdt, rsdt, end;
 	const uint8_t *r = buf;
 
-	assert_non_null(buf);
 	memset(buf, 0xcc, size);
 	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, cfg), LAYOUT_ACPI);
 
@@ -330,7 +342,6 @@ check_all(const struct acpi_config *cfg, int dump_tables)
 	end = (size_t)(dsdt - buf) + get32(dsdt + 4);
 	for (size_t i = end; i < size; i++)
 		assert_int_equal(buf[i], 0);
-	free(buf);
 	return end;
 }
 
@@ -339,11 +350,10 @@ test_cpus(void **state)
 {
 	static const int counts[] = { 1, 2, 64, 255 };
 
-	(void)state;
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		struct acpi_config cfg = default_config(counts[i]);
 
-		check_all(&cfg, counts[i] == 2);
+		check_all(*state, &cfg, counts[i] == 2);
 	}
 }
 
@@ -353,21 +363,19 @@ test_x2apic(void **state)
 {
 	struct acpi_config cfg = default_config(300);
 
-	(void)state;
 	cfg.ioapic_id = 0;
-	check_all(&cfg, 0);
+	check_all(*state, &cfg, 0);
 }
 
 /* ZeroOp, OneOp and BytePrefix encodings of SLP_TYP. */
 static void
 test_s5_values(void **state)
 {
-	(void)state;
 	for (int typ = 0; typ <= 7; typ++) {
 		struct acpi_config cfg = default_config(1);
 
 		cfg.s5_slp_typ = (uint8_t)typ;
-		check_all(&cfg, 0);
+		check_all(*state, &cfg, 0);
 	}
 }
 
@@ -377,11 +385,10 @@ static void
 test_too_small(void **state)
 {
 	struct acpi_config cfg = default_config(64);
-	size_t need = check_all(&cfg, 0);
-	uint8_t *buf = malloc(need + GUARD);
+	uint8_t *buf = *state;
+	size_t need = check_all(buf, &cfg, 0);
 
-	(void)state;
-	assert_non_null(buf);
+	assert_true(need + GUARD <= LAYOUT_ACPI_SIZE);
 	for (size_t size = 0; size < need; size++) {
 		memset(buf, GUARD_BYTE, need + GUARD);
 		assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, &cfg), 0);
@@ -392,26 +399,41 @@ test_too_small(void **state)
 	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, need, &cfg), LAYOUT_ACPI);
 	for (size_t i = need; i < need + GUARD; i++)
 		assert_int_equal(buf[i], GUARD_BYTE);
-	free(buf);
 }
 
 static void
 test_bad_config(void **state)
 {
-	static uint8_t buf[LAYOUT_ACPI_SIZE];
+	uint8_t *buf = *state;
+	size_t size = LAYOUT_ACPI_SIZE;
 	struct acpi_config cfg = default_config(1);
 
-	(void)state;
+	/* Misaligned RSDP, or tables reaching past 4 GiB. */
 	assert_int_equal(acpi_build(buf, LAYOUT_ACPI + 8, 4096, &cfg), 0);
 	assert_int_equal(acpi_build(buf, 0xfffff000, 0x2000, &cfg), 0);
 	cfg.nr_cpus = 0;
-	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, sizeof(buf), &cfg), 0);
+	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, &cfg), 0);
 	cfg = default_config(1);
 	cfg.s5_slp_typ = 8;
-	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, sizeof(buf), &cfg), 0);
+	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, &cfg), 0);
 	cfg = default_config(1);
 	cfg.sci_irq = 16;
-	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, sizeof(buf), &cfg), 0);
+	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, &cfg), 0);
+	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, NULL), 0);
+}
+
+static int
+setup(void **state)
+{
+	*state = malloc(LAYOUT_ACPI_SIZE);
+	return *state == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	free(*state);
+	return 0;
 }
 
 int
@@ -425,5 +447,5 @@ main(void)
 		cmocka_unit_test(test_bad_config),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,9 +13,9 @@
 int mptable_build(uint8_t *buf, uint64_t gpa, size_t size, int nr_cpus,
 		  uint32_t lapic_addr, uint32_t ioapic_addr);
 
-/* Bytes mptable_build needs for nr_cpus (1..255): 220 + 20 * nr_cpus, so
- * the 1 KiB at LAYOUT_EBDA holds up to 40 vCPUs.  0 if nr_cpus is out of
- * range. */
+/* Bytes mptable_build needs for nr_cpus (1..255): 220 + 20 * nr_cpus, at
+ * most 5320, well inside LAYOUT_MPTABLE_SIZE (a 1 KiB EBDA would hold only
+ * 40 vCPUs).  0 if nr_cpus is out of range. */
 size_t mptable_size(int nr_cpus);
 
 #endif

@@ -34,7 +34,7 @@
 #define ACPI_MAX_CPUS     4096
 #define X2APIC_FIRST_ID   255
 
-/* System description table header (ACPI 6.3 table 5-29). */
+/* System description table header (ACPI 6.3 section 5.2.6). */
 enum {
 	HDR_SIGNATURE = 0,
 	HDR_LENGTH = 4,
@@ -48,7 +48,7 @@ enum {
 	HDR_SIZE = 36,
 };
 
-/* RSDP (table 5-27). */
+/* RSDP (5.2.5.3). */
 enum {
 	RSDP_SIGNATURE = 0,
 	RSDP_CHECKSUM = 8,
@@ -62,7 +62,7 @@ enum {
 	RSDP_V1_SIZE = 20,      /* what the first checksum covers */
 };
 
-/* FACS (table 5-37). */
+/* FACS (5.2.10). */
 enum {
 	FACS_SIGNATURE = 0,
 	FACS_LENGTH = 4,
@@ -70,7 +70,7 @@ enum {
 	FACS_SIZE = 64,
 };
 
-/* FADT (table 5-34), revision 6. */
+/* FADT (5.2.9), revision 6. */
 enum {
 	FADT_FIRMWARE_CTRL = 36,
 	FADT_DSDT = 40,
@@ -116,13 +116,13 @@ enum {
 #define FADT_F_FIX_RTC       (1u << 6)
 #define FADT_F_RESET_REG_SUP (1u << 10)
 
-/* Generic Address Structure (table 5-25). */
+/* Generic Address Structure (5.2.3.2). */
 #define GAS_SIZE          12
 #define GAS_SYSTEM_IO     1
 #define GAS_ACCESS_BYTE   1
 #define GAS_ACCESS_WORD   2
 
-/* MADT (table 5-43) and its entries (5.2.12.x). */
+/* MADT (5.2.12) and its entries. */
 enum {
 	MADT_LAPIC_ADDR = 36,
 	MADT_FLAGS = 40,
@@ -200,11 +200,8 @@ header(uint8_t *t, const char *sig, size_t len, uint8_t rev)
 
 /* Called last, once the table is complete. */
 static void
-header_checksum(uint8_t *t)
+header_checksum(uint8_t *t, size_t len)
 {
-	uint32_t len = (uint32_t)t[HDR_LENGTH] | (uint32_t)t[HDR_LENGTH + 1] << 8 |
-	    (uint32_t)t[HDR_LENGTH + 2] << 16 | (uint32_t)t[HDR_LENGTH + 3] << 24;
-
 	checksum(t, len, t + HDR_CHECKSUM);
 }
 
@@ -309,7 +306,7 @@ build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt,
 	t[FADT_RESET_VALUE] = cfg->reset_value;
 	t[FADT_MINOR_VERSION] = FADT_MINOR;
 	memcpy(t + FADT_HYPERVISOR_ID, "LANDLORD", 8);
-	header_checksum(t);
+	header_checksum(t, FADT_SIZE);
 }
 
 static uint8_t *
@@ -383,7 +380,25 @@ build_madt(uint8_t *t, size_t len, const struct acpi_config *cfg)
 		put32(p + 4, 0xffffffff);       /* all processors */
 		p[8] = 1;
 	}
-	header_checksum(t);
+	header_checksum(t, len);
+}
+
+/* Name (_Sx_, Package (4) { typ, typ, 0, 0 }): SLP_TYPa, SLP_TYPb and
+ * two reserved elements. */
+static void
+dsdt_sleep_state(struct aml *a, const char *name, uint8_t typ)
+{
+	size_t pkg;
+
+	aml_name(a, name);
+	aml_byte(a, AML_PACKAGE_OP);
+	pkg = aml_pkg_begin(a);
+	aml_byte(a, 4);                         /* NumElements */
+	aml_integer(a, typ);
+	aml_integer(a, typ);
+	aml_integer(a, 0);
+	aml_integer(a, 0);
+	aml_pkg_end(a, pkg);
 }
 
 /* Device (PCI0): the PCI root bridge, bus 0 only, so Linux finds the host
@@ -476,6 +491,7 @@ dsdt_cpu(struct aml *a, int i)
  * The DSDT, in ASL:
  *
  *	DefinitionBlock ("", "DSDT", 2, "LANDLD", "LANDLORD", 1) {
+ *		Name (_S0, Package (4) { 0, 0, 0, 0 })
  *		Name (_S5, Package (4) { typ, typ, 0, 0 })
  *		Scope (_SB) {
  *			Device (PCI0) { _HID PNP0A03, _UID 0, _SEG 0, _BBN 0,
@@ -489,28 +505,21 @@ dsdt_cpu(struct aml *a, int i)
  *		}
  *	}
  *
- * _S5's first two elements are SLP_TYPa and SLP_TYPb; the OS writes
- * SLP_TYPa | SLP_EN to PM1a_CNT to power off.  Returns the table length,
+ * To power off, the OS writes _S5's SLP_TYPa | SLP_EN to PM1a_CNT.  _S0
+ * (SLP_TYP 0, never with SLP_EN) is what ACPICA restores on wake; without
+ * it, leaving a sleep state reports AE_NOT_FOUND.  Returns the table length,
  * or 0 if it does not fit in cap bytes.
  */
 static size_t
 build_dsdt(uint8_t *t, size_t cap, const struct acpi_config *cfg)
 {
 	struct aml a;
-	size_t pkg, sb;
+	size_t sb;
 
 	aml_init(&a, t + HDR_SIZE, cap - HDR_SIZE);
 
-	aml_name(&a, "_S5_");
-	aml_byte(&a, AML_PACKAGE_OP);
-	pkg = aml_pkg_begin(&a);
-	aml_byte(&a, 4);                        /* NumElements */
-	aml_integer(&a, cfg->s5_slp_typ);
-	aml_integer(&a, cfg->s5_slp_typ);
-	aml_integer(&a, 0);
-	aml_integer(&a, 0);
-	aml_pkg_end(&a, pkg);
-
+	dsdt_sleep_state(&a, "_S0_", 0);
+	dsdt_sleep_state(&a, "_S5_", cfg->s5_slp_typ);
 	aml_byte(&a, AML_SCOPE_OP);
 	sb = aml_pkg_begin(&a);
 	aml_nameseg(&a, "_SB_");
@@ -524,7 +533,7 @@ build_dsdt(uint8_t *t, size_t cap, const struct acpi_config *cfg)
 		return 0;
 	/* Revision 2: integers are 64 bits wide. */
 	header(t, "DSDT", HDR_SIZE + a.len, 2);
-	header_checksum(t);
+	header_checksum(t, HDR_SIZE + a.len);
 	return HDR_SIZE + a.len;
 }
 
@@ -540,8 +549,8 @@ build_sdts(uint8_t *buf, uint64_t gpa, const struct layout *l)
 		put64(x + HDR_SIZE + 8 * i, gpa + tables[i]);
 		put32(r + HDR_SIZE + 4 * i, (uint32_t)(gpa + tables[i]));
 	}
-	header_checksum(x);
-	header_checksum(r);
+	header_checksum(x, HDR_SIZE + 8 * SDT_ENTRIES);
+	header_checksum(r, HDR_SIZE + 4 * SDT_ENTRIES);
 }
 
 static void

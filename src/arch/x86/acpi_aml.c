@@ -207,7 +207,7 @@ aml_res_irq_noflags(struct aml *r, uint16_t mask)
 
 /* Fixed-size, fixed-location windows: granularity and translation 0 and
  * _LEN = _MAX - _MIN + 1, the one combination the spec allows with both
- * _MIF and _MAF set (table 6-233). */
+ * _MIF and _MAF set (6.4.3.5, valid address space descriptor fields). */
 static void
 res_word(struct aml *r, uint8_t type, uint8_t type_flags, uint16_t min,
     uint16_t max)

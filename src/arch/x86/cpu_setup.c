@@ -39,7 +39,7 @@
 static int setup_cpuid(const struct kvm *k, int fd, int index, int nr_cpus,
 		       const struct cpuid_mask *mask, char *err, size_t errlen)
 {
-	uint32_t room = k->supported_cpuid->nent + 8;
+	uint32_t room = k->supported_cpuid->nent + CPUID_EXTRA_ENTRIES;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + room * sizeof(c->entries[0]));
 	int rc = -1;
 

@@ -7,9 +7,10 @@
  *		nr_cpus processor entries (20 bytes each), one ISA bus, the
  *		IOAPIC, 16 I/O interrupt and 2 local interrupt entries (8 each)
  *
- * Linux scans the last KiB of base memory (LAYOUT_EBDA) and 0xf0000-0xfffff
- * for the floating pointer on 16-byte boundaries, so buf must be 16-byte
- * aligned.  Fields are placed with explicit little-endian stores. */
+ * Linux looks for the floating pointer on 16-byte boundaries in the EBDA,
+ * the last KiB of base memory and 0xf0000-0xfffff (LAYOUT_MPTABLE), so buf
+ * must be 16-byte aligned.  Fields are placed with explicit little-endian
+ * stores. */
 #include <string.h>
 
 #include "arch/x86/mptable.h"
