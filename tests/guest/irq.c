@@ -95,11 +95,12 @@ int udelay(u32 us)
         outb(0x43, 0xB0);                          /* channel 2, lo/hi, mode 0, binary */
         outb(0x42, (u8)count);
         outb(0x42, (u8)(count >> 8));
-        unsigned i;
-        for (i = 0; i < 4000000; i++)
+        /* A port read takes well over 50 ns anywhere, so 20 polls per microsecond bound it. */
+        u32 limit = chunk * 20 + 1000, i;
+        for (i = 0; i < limit; i++)
             if (inb(0x61) & 0x20)
                 break;
-        if (i == 4000000 || (i == 0 && chunk >= 1000)) {
+        if (i == limit || (i == 0 && chunk >= 1000)) {
             ok = -1;
             for (volatile u32 j = 0; j < chunk; j++)
                 cpu_relax();

@@ -56,7 +56,7 @@ CASES = {
                            err=[r"stopped by Terminated"]),
     "triplefault": dict(args=["--kernel", "{elf}", "--cmdline", "test=triplefault"],
                         status=2, out=[r"triple faulting"],
-                        err=[r"triple fault", r"RIP [0-9a-f]{{16}}", r"CR0 "]),
+                        err=[r"triple fault", r"RIP [0-9a-f]{16}", r"CR0 "]),
     "sigterm": dict(args=["--kernel", "{elf}", "--cmdline", "test=echo"], stdin_open=True,
                     kill_after=(r"landlord test guest|echo", 1), status=128 + signal.SIGTERM,
                     err=[r"stopped by Terminated"]),
@@ -105,6 +105,8 @@ BAD = {
     "bad-option": (["--kernel", "{elf}", "--frob"], r"frob"),
     "bad-cmdline-long": (["--kernel", "{elf}", "--cmdline", "x" * 5000], r"command line"),
 }
+
+TTY = ["tty-escape", "tty-sigterm"]
 
 
 def expand(arg, ctx):
@@ -175,6 +177,45 @@ def check_case(name, case, ctx, landlord):
     return problems, out, err
 
 
+def check_tty(name, ctx, landlord):
+    """On a terminal: raw mode while the VM runs, Ctrl-A x quits with status 0
+    (or SIGTERM stops it), and the terminal settings come back unchanged."""
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    cmd = [landlord, "run", "--kernel", ctx["elf"], "--cmdline", "test=echo"]
+    p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    out, problems = b"", []
+    deadline = time.monotonic() + 30
+    while b"echo" not in out and time.monotonic() < deadline:
+        import select
+        if select.select([master], [], [], 0.1)[0]:
+            out += os.read(master, 4096)
+    during = termios.tcgetattr(slave)
+    if during[3] & termios.ICANON or during[3] & termios.ECHO:
+        problems.append("terminal not in raw mode while the VM runs")
+    if name == "tty-escape":
+        os.write(master, b"\x01x")
+        want = 0
+    else:
+        p.send_signal(signal.SIGTERM)
+        want = 128 + signal.SIGTERM
+    try:
+        _, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        problems.append("landlord did not exit")
+    if p.returncode != want:
+        problems.append(f"exit status {p.returncode}, want {want}")
+    if termios.tcgetattr(slave) != before:
+        problems.append("terminal settings not restored")
+    os.close(master)
+    os.close(slave)
+    return problems, out.decode(errors="replace"), err.decode(errors="replace")
+
+
 def check_bad(name, ctx, landlord):
     args, pat = BAD[name]
     cmd = [landlord, "run"] + [expand(a, ctx) for a in args]
@@ -201,7 +242,7 @@ def main():
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
     if a.list:
-        print("\n".join(list(CASES) + list(BAD) + ["linux-boot"]))
+        print("\n".join(list(CASES) + list(BAD) + TTY + ["linux-boot"]))
         return 0
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm is not usable here")
@@ -219,6 +260,8 @@ def main():
                 return 77
             ctx["linux_cmdline"] = open(files[2]).read().strip()
             problems, out, err = check_case(a.case, LINUX, ctx, a.landlord)
+        elif a.case in TTY:
+            problems, out, err = check_tty(a.case, ctx, a.landlord)
         elif a.case in CASES:
             problems, out, err = check_case(a.case, CASES[a.case], ctx, a.landlord)
         elif a.case in BAD:

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -512,7 +513,7 @@ static void test_fuzz(void **state)
 
 struct race {
 	struct uart *u;
-	volatile int stop;
+	atomic_int stop;
 };
 
 static void *rx_thread(void *arg)
@@ -520,7 +521,7 @@ static void *rx_thread(void *arg)
 	struct race *r = arg;
 	uint8_t in[7] = "abcdefg";
 
-	while (!r->stop) {
+	while (!atomic_load(&r->stop)) {
 		uart_receive(r->u, in, sizeof(in));
 		sched_yield();
 	}
@@ -550,7 +551,7 @@ static void test_concurrent_receive(void **state)
 			got++;
 		}
 	}
-	r.stop = 1;
+	atomic_store(&r.stop, 1);
 	pthread_join(t, NULL);
 	assert_true(got > 0);
 }

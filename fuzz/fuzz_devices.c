@@ -1,0 +1,185 @@
+/* libFuzzer target: arbitrary sequences of port accesses to the platform
+ * devices, dispatched through a port I/O bus as a vCPU would.
+ *
+ * Build it with every .c file of src/devices:
+ *   clang -fsanitize=fuzzer,address,undefined -Iinclude
+ *         fuzz/fuzz_devices.c src/devices/(all).c -o fuzz_devices
+ *   ./fuzz_devices -runs=200000
+ *
+ * Each input is a list of 7-byte records:
+ *   [0]    which port: an index into the interesting ports, or (when past
+ *          the table) any port taken from the value bytes
+ *   [1]    bits 0-2 width (1, 2, 4, 8, or a size the bus must refuse),
+ *          bit 3 write, bit 4 feed host input to the UART instead
+ *   [2..6] the value (little-endian), or the UART input
+ * Everything is created afresh per input, so runs are independent. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arch/x86/layout.h"
+#include "devices/acpi_pm.h"
+#include "devices/bus.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/rtc.h"
+#include "devices/uart.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct sink {
+	int irq_level;
+	unsigned long tx_bytes;
+	unsigned long power_events;
+};
+
+static void sink_irq(void *opaque, uint32_t gsi, int level)
+{
+	struct sink *s = opaque;
+
+	if (level != 0 && level != 1)
+		__builtin_trap();
+	s->irq_level = level;
+	(void)gsi;
+}
+
+static void sink_tx(void *opaque, uint8_t byte)
+{
+	struct sink *s = opaque;
+
+	s->tx_bytes++;
+	(void)byte;
+}
+
+static void sink_power(void *opaque, enum power_event ev)
+{
+	struct sink *s = opaque;
+
+	if (ev != POWER_OFF && ev != POWER_RESET)
+		__builtin_trap();
+	s->power_events++;
+}
+
+static const uint16_t ports[] = {
+	0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+	0x60, 0x61, 0x62, 0x63, 0x64,
+	0x70, 0x71,
+	0x600, 0x601, 0x602, 0x603, 0x604, 0x605, 0x606, 0x607,
+	0x608, 0x609, 0x60a, 0x60b, 0x60c, 0x60d, 0x60e, 0x60f,
+	0xcf8, 0xcf9, 0xcfa, 0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff,
+	0x3f7, 0x400, 0x5f, 0x65, 0x6f, 0x72, 0x5ff, 0x610, 0xcf7, 0xd00,
+};
+
+static const uint32_t widths[8] = { 1, 2, 4, 8, 1, 0, 3, 9 };
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* A PCI function with a 4 KiB memory BAR and an I/O BAR, so that the
+ * write-mask paths are exercised too. */
+static void dummy_pci_init(struct pci_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	put32(&d->cfg[0x00], 0x10001af4u);
+	put32(&d->cfg[0x08], 0x00ff0000u);
+	put32(&d->wmask[0x10], 0xfffff000u);
+	put32(&d->cfg[0x14], 0x1);
+	put32(&d->wmask[0x14], 0x0000ffe0u);
+	d->wmask[0x04] = 0x07;
+	d->wmask[0x3c] = 0xff;
+}
+
+struct machine {
+	struct bus pio;
+	struct sink sink;
+	struct uart *uart;
+	struct i8042 *kbd;
+	struct rtc *rtc;
+	struct acpi_pm *pm;
+	struct pci_bus *pci;
+	struct pci_device dummy;
+};
+
+static int machine_init(struct machine *m)
+{
+	struct irq_line irq = { .set = sink_irq, .opaque = &m->sink, .gsi = IRQ_COM1 };
+	struct power_ctl pc = { .request = sink_power, .opaque = &m->sink };
+
+	memset(m, 0, sizeof(*m));
+	bus_init(&m->pio, "pio");
+	m->uart = uart_create(&irq, sink_tx, &m->sink);
+	m->kbd = i8042_create(&pc);
+	m->rtc = rtc_create();
+	m->pm = acpi_pm_create(&pc);
+	m->pci = pci_bus_create();
+	if (!m->uart || !m->kbd || !m->rtc || !m->pm || !m->pci)
+		return -1;
+	dummy_pci_init(&m->dummy);
+	if (pci_bus_add(m->pci, &m->dummy, -1) != 1)
+		return -1;
+	if (bus_register(&m->pio, PORT_COM1, 8, uart_io, m->uart, "uart") ||
+	    bus_register(&m->pio, PORT_I8042_DATA, 5, i8042_io, m->kbd, "i8042") ||
+	    bus_register(&m->pio, PORT_RTC, 2, rtc_io, m->rtc, "rtc") ||
+	    bus_register(&m->pio, PORT_ACPI_PM, PORT_ACPI_PM_LEN, acpi_pm_io, m->pm, "pm") ||
+	    bus_register(&m->pio, PORT_PCI_CONFIG, 8, pci_config_io, m->pci, "pci"))
+		return -1;
+	return 0;
+}
+
+static void machine_fini(struct machine *m)
+{
+	uart_destroy(m->uart);
+	i8042_destroy(m->kbd);
+	rtc_destroy(m->rtc);
+	acpi_pm_destroy(m->pm);
+	pci_bus_destroy(m->pci);
+}
+
+static void run_record(struct machine *m, const uint8_t *rec)
+{
+	const size_t nports = sizeof(ports) / sizeof(ports[0]);
+	uint8_t buf[8];
+	uint64_t port;
+	uint32_t len = widths[rec[1] & 7];
+	bool is_write = rec[1] & 8;
+
+	if (rec[1] & 0x10) {
+		size_t n = rec[2] % 6;
+		size_t room = uart_rx_space(m->uart);
+
+		if (uart_receive(m->uart, rec + 2, n) > room)
+			__builtin_trap();
+		return;
+	}
+	if (rec[0] < nports)
+		port = ports[rec[0]];
+	else
+		port = (uint64_t)rec[5] | (uint64_t)rec[6] << 8;
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, rec + 2, 5);
+	if (!bus_access(&m->pio, port, buf, len, is_write) && !is_write &&
+	    len >= 1 && len <= 8) {
+		/* Nothing claimed it: it must read as all-ones. */
+		for (uint32_t i = 0; i < len; i++)
+			if (buf[i] != 0xff)
+				__builtin_trap();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct machine m;
+
+	if (machine_init(&m) == 0) {
+		for (size_t off = 0; off + 7 <= size; off += 7)
+			run_record(&m, data + off);
+	}
+	machine_fini(&m);
+	return 0;
+}
