@@ -52,6 +52,9 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct pci_bus *pci;
 
+	uint8_t input[64];      /* console bytes the UART has not taken yet */
+	size_t input_len;
+
 	int stop_fd;            /* eventfd: a vCPU or device asks the loop to stop */
 	int input_timer_fd;     /* retries console input while the UART is full */
 	int signal_fd;          /* owned by vm_run, shared by every incarnation */

@@ -128,7 +128,7 @@ void acpi_pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 	for (uint32_t i = 0; i < len; i++) {
 		uint64_t off = offset + i;
 
-		if (off >= PORT_ACPI_PM_LEN) {
+		if (offset >= PORT_ACPI_PM_LEN || off >= PORT_ACPI_PM_LEN) {
 			if (!is_write)
 				data[i] = 0xff;
 		} else if (is_write) {

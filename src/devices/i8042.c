@@ -225,8 +225,12 @@ void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool i
 	bool reset;
 
 	pthread_mutex_lock(&k->lock);
-	for (uint32_t i = 0; i < len; i++)
-		i8042_byte(k, offset + i, &data[i], is_write);
+	for (uint32_t i = 0; i < len; i++) {
+		/* An offset that wraps is outside the range like any other. */
+		uint64_t off = offset + i < offset ? UINT64_MAX : offset + i;
+
+		i8042_byte(k, off, &data[i], is_write);
+	}
 	reset = k->reset_req;
 	k->reset_req = false;
 	pthread_mutex_unlock(&k->lock);

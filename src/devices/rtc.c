@@ -285,8 +285,12 @@ void rtc_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_
 	struct rtc *r = opaque;
 
 	pthread_mutex_lock(&r->lock);
-	for (uint32_t i = 0; i < len; i++)
-		rtc_byte(r, offset + i, &data[i], is_write);
+	for (uint32_t i = 0; i < len; i++) {
+		/* An offset that wraps is outside the range like any other. */
+		uint64_t off = offset + i < offset ? UINT64_MAX : offset + i;
+
+		rtc_byte(r, off, &data[i], is_write);
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 

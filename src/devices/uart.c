@@ -347,7 +347,7 @@ void uart_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is
 	for (uint32_t i = 0; i < len; i++) {
 		uint64_t reg = offset + i;
 
-		if (reg > REG_SCR) {
+		if (offset > REG_SCR || reg > REG_SCR) {  /* also if it wrapped */
 			if (!is_write)
 				data[i] = 0xff;
 			continue;

@@ -77,8 +77,10 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	vm_request_stop(vm, VM_SIGNAL);
 }
 
-/* Console input: only as much as the UART's FIFO can take, so nothing is
- * dropped; when it is full, stop watching stdin and retry on a timer. */
+/* Console input: read only as much as the UART's FIFO has room for, and
+ * keep what it still refuses (the guest may shrink the room in between),
+ * so nothing typed is lost; while bytes wait, stop watching stdin and retry
+ * on a timer. */
 static void pause_input(struct vm *vm, int fd)
 {
 	struct itimerspec t = { .it_value.tv_nsec = INPUT_RETRY_NS };
@@ -87,14 +89,25 @@ static void pause_input(struct vm *vm, int fd)
 	timerfd_settime(vm->input_timer_fd, 0, &t, NULL);
 }
 
+/* Offer the held-back bytes again; true when none are left. */
+static bool flush_input(struct vm *vm)
+{
+	size_t n = uart_receive(vm->uart, vm->input, vm->input_len);
+
+	memmove(vm->input, vm->input + n, vm->input_len - n);
+	vm->input_len -= n;
+	return vm->input_len == 0;
+}
+
 static void on_input(void *opaque, int fd, uint32_t events)
 {
 	struct vm *vm = opaque;
-	size_t room = uart_rx_space(vm->uart), m;
-	uint8_t in[64], out[64];
+	size_t room;
+	uint8_t in[sizeof(vm->input)];
 	bool quit = false;
 	ssize_t n;
 
+	room = flush_input(vm) ? uart_rx_space(vm->uart) : 0;
 	if (room == 0) {
 		pause_input(vm, fd);
 		return;
@@ -106,8 +119,8 @@ static void on_input(void *opaque, int fd, uint32_t events)
 		el_remove(&vm->loop, fd);
 		return;
 	}
-	m = console_filter_input(vm->console, in, n, out, &quit);
-	uart_receive(vm->uart, out, m);
+	vm->input_len = console_filter_input(vm->console, in, n, vm->input, &quit);
+	flush_input(vm);
 	if (quit)
 		vm_request_stop(vm, VM_QUIT);
 }

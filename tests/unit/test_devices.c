@@ -890,6 +890,49 @@ static void test_pci_fuzz(void **state)
 	pci_bus_destroy(p);
 }
 
+/* Handlers called directly with offsets no bus would pass, including ones
+ * where offset + len wraps: reads are all-ones, writes do nothing. */
+static void test_hostile_offsets(void **state)
+{
+	static const uint64_t offs[] = {
+		UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 6, 1ull << 63, 0x100, 0x10000,
+	};
+	struct power_log log = { 0 };
+	struct power_ctl pc = { .request = power_cb, .opaque = &log };
+	struct i8042 *k = i8042_create(&pc);
+	struct rtc *r = rtc_create();
+	struct acpi_pm *pm = acpi_pm_create(&pc);
+	struct pci_bus *p = pci_bus_create();
+	io_fn fns[4] = { i8042_io, rtc_io, acpi_pm_io, pci_config_io };
+	void *devs[4] = { k, r, pm, p };
+	uint8_t d[8];
+
+	(void)state;
+	for (int n = 0; n < 4; n++) {
+		for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+			for (uint32_t len = 1; len <= 8; len++) {
+				memset(d, 0, sizeof(d));
+				fns[n](devs[n], offs[o], d, len, false);
+				for (uint32_t i = 0; i < len; i++)
+					assert_int_equal(d[i], 0xff);
+				/* 0xfe / 0x0f / S5|SLP_EN everywhere */
+				memset(d, n == 2 ? 0x34 : 0xfe, sizeof(d));
+				fns[n](devs[n], offs[o], d, len, true);
+				memset(d, 0x0f, sizeof(d));
+				fns[n](devs[n], offs[o], d, len, true);
+			}
+		}
+	}
+	assert_int_equal(log.off + log.reset, 0);
+	out8(i8042_io, k, KBD_CMD, 0xaa);
+	assert_int_equal(in8(i8042_io, k, KBD_DATA), 0x55);
+	assert_int_equal(pci_rd(p, cfg_addr(0, 0, 0, 0), 0, 4), 0x29c08086u);
+	i8042_destroy(k);
+	rtc_destroy(r);
+	acpi_pm_destroy(pm);
+	pci_bus_destroy(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -912,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_pci_bar_sizing),
 		cmocka_unit_test(test_pci_bus_add),
 		cmocka_unit_test(test_pci_fuzz),
+		cmocka_unit_test(test_hostile_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -457,6 +457,19 @@ static void test_all_widths(void **state)
 			uart_io(u, off, data, len, true);
 		}
 	}
+	/* Offsets no bus would pass, some wrapping around. */
+	static const uint64_t offs[] = { UINT64_MAX, UINT64_MAX - 3, 1ull << 63, 8 };
+	size_t sent = f->tx.n;
+
+	for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+		memset(data, 0, sizeof(data));
+		uart_io(u, offs[o], data, 8, false);
+		for (int i = 0; i < 8; i++)
+			assert_int_equal(data[i], 0xff);
+		memset(data, 0x5a, sizeof(data));
+		uart_io(u, offs[o], data, 8, true);
+	}
+	assert_int_equal(f->tx.n, sent);
 	/* A 16-bit read at LCR returns LCR and MCR. */
 	wr(u, LCR, 0x03);
 	wr(u, MCR, 0x0b);

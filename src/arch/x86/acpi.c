@@ -82,6 +82,7 @@ enum {
 	FADT_PM1_CNT_LEN = 89,
 	FADT_P_LVL2_LAT = 96,
 	FADT_P_LVL3_LAT = 98,
+	FADT_CENTURY = 108,
 	FADT_IAPC_BOOT_ARCH = 109,
 	FADT_FLAGS = 112,
 	FADT_RESET_REG = 116,
@@ -297,6 +298,8 @@ build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt,
 	 * over 100 and 1000 us say C2 and C3 are unsupported. */
 	put16(t + FADT_P_LVL2_LAT, 101);
 	put16(t + FADT_P_LVL3_LAT, 1001);
+	/* The RTC keeps the century in CMOS byte 0x32, as PC firmware does. */
+	t[FADT_CENTURY] = 0x32;
 	put16(t + FADT_IAPC_BOOT_ARCH, BOOT_ARCH_LEGACY_DEVICES |
 	    BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA);
 	put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 |
