@@ -316,9 +316,8 @@ int vm_run(const struct vm_config *cfg)
 		return EXIT_SETUP_ERROR;
 	}
 	if (console_open(&console, cfg->console, cfg->console_path) == 0) {
-		do {
-			why = run_once(&vm);
-		} while (why == VM_RESET && cfg->on_reboot == REBOOT_RESTART);
+		while ((why = run_once(&vm)) == VM_RESET && cfg->on_reboot == REBOOT_RESTART)
+			warnx("guest rebooted; restarting it (--on-reboot=restart)");
 		console_close(&console);
 	}
 	close(vm.signal_fd);

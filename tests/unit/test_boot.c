@@ -192,6 +192,15 @@ static void elf_hostile(void **state)
 	write_file(f->kernel, buf, sizeof(buf));
 	assert_int_equal(x86_boot_load(&f->gm, &spec, &bi, f->err, sizeof(f->err)), 0);
 	assert_int_equal(bi.mode, BOOT_ENTRY_64);
+	/* entry point outside guest RAM, through e_entry and through the note */
+	make_elf(buf, 0x200000, 0x1000, 0);
+	eh->e_entry = 0x7ffff000;
+	write_file(f->kernel, buf, sizeof(buf));
+	assert_int_equal(x86_boot_load(&f->gm, &spec, &bi, f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "entry point"));
+	write_file(f->kernel, buf, make_elf(buf, 0x200000, 0x1000, 0xfffff000));
+	assert_int_equal(x86_boot_load(&f->gm, &spec, &bi, f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "entry point"));
 	/* 32-bit ELF */
 	make_elf(buf, 0x200000, 0x1000, 0);
 	eh->e_ident[EI_CLASS] = ELFCLASS32;

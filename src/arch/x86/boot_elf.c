@@ -166,16 +166,18 @@ int x86_load_elf(const struct guest_mem *gm, const struct kernel_file *kf,
 		errf("ELF file has no loadable segment");
 		return -1;
 	}
+	/* The PVH note wins: it is what the kernel says a loader should use. */
+	if (!gm_ptr(gm, pvh ? pvh : eh->e_entry, 1)) {
+		errf("ELF entry point %#llx is outside guest RAM",
+		     (unsigned long long)(pvh ? pvh : eh->e_entry));
+		return -1;
+	}
 	if (pvh) {
 		out->mode = BOOT_ENTRY_PVH;
 		out->entry = pvh;
 		out->params = LAYOUT_PVH_INFO;
 		out->format = "ELF (PVH entry)";
 		return write_pvh_info(gm, spec, end, err, errlen);
-	}
-	if (!gm_ptr(gm, eh->e_entry, 1)) {
-		errf("ELF entry point %#llx is outside guest RAM", (unsigned long long)eh->e_entry);
-		return -1;
 	}
 	out->mode = BOOT_ENTRY_64;
 	out->entry = eh->e_entry;
