@@ -233,13 +233,14 @@ export ARCH=x86_64
 log "configuring (tinyconfig + $(basename "$FRAGMENT"))"
 run_logged "make tinyconfig" make -C "$SRC" tinyconfig
 # -n: start the merge from allnoconfig, so only tinyconfig + fragment are enabled.
-run_logged "merge_config.sh" bash -c 'cd "$1" && scripts/kconfig/merge_config.sh -n .config "$2"' _ "$SRC" "$FRAGMENT"
+merge_fragment() ( cd "$SRC" && scripts/kconfig/merge_config.sh -n .config "$FRAGMENT" )
+run_logged "merge_config.sh" merge_fragment
 # merge_config.sh only warns about values that did not stick; report those for
 # options our fragment names (RANDOMIZE_BASE is absent, not unset, without
 # RELOCATABLE, which is what we want).
 while read -r _ _ _ opt _; do
 	[[ $opt == CONFIG_RANDOMIZE_BASE ]] && continue
-	if grep -Eq "^(# )?$opt[= ]" "$FRAGMENT"; then
+	if grep -Eq "^(# )?${opt}[= ]" "$FRAGMENT"; then
 		log "warning: kconfig did not take $opt from the fragment"
 	fi
 done < <(grep '^Value requested for' "$BUILD_LOG" || true)
@@ -279,7 +280,8 @@ LIST=$BUILD/initramfs.list
 	echo "slink /bin/sh /bin/busybox 0777 0 0"
 } >"$LIST"
 # Set a fixed mtime so the archive only changes when its contents do.
-run_logged "gen_init_cpio" bash -c '"$1" -t 0 "$2" >"$3"' _ "$BUILD/gen_init_cpio" "$LIST" "$INITRAMFS.tmp"
+gen_cpio() { "$BUILD/gen_init_cpio" -t 0 "$LIST" >"$INITRAMFS.tmp"; }
+run_logged "gen_init_cpio" gen_cpio
 cpio -it --quiet <"$INITRAMFS.tmp" 2>/dev/null | grep -qx init || die "initramfs lacks /init"
 mv -f "$INITRAMFS.tmp" "$INITRAMFS"
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "base/bytes.h"
+
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
 
@@ -36,33 +38,9 @@ default_config(int nr_cpus)
 	return cfg;
 }
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
 
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
-static uint8_t
-sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
 
 /* The table at guest address addr: inside the buffer, with signature sig
  * and a zero checksum.  Returns its offset in buf. */
@@ -75,9 +53,9 @@ table_at(const uint8_t *buf, size_t size, uint64_t addr, const char *sig)
 	off = (size_t)(addr - LAYOUT_ACPI);
 	assert_true(off + 36 <= size);
 	assert_memory_equal(buf + off, sig, 4);
-	len = get32(buf + off + 4);
+	len = get_le32(buf + off + 4);
 	assert_true(len >= 36 && off + len <= size);
-	assert_int_equal(sum(buf + off, len), 0);
+	assert_int_equal(byte_sum(buf + off, len), 0);
 	assert_memory_equal(buf + off + 10, "LANDLD", 6);
 	return off;
 }
@@ -151,7 +129,7 @@ check_sleep_package(const uint8_t *p, const char *name, int typ)
 static void
 check_dsdt(const uint8_t *t, const struct acpi_config *cfg)
 {
-	size_t len = get32(t + 4), n, sb;
+	size_t len = get_le32(t + 4), n, sb;
 	const uint8_t *p = t + 36;
 
 	assert_int_equal(t[8], 2);
@@ -174,44 +152,44 @@ check_fadt(const uint8_t *buf, size_t size, size_t off,
 	const uint8_t *t = buf + off;
 	size_t facs, dsdt;
 
-	assert_int_equal(get32(t + 4), 276);
+	assert_int_equal(get_le32(t + 4), 276);
 	assert_int_equal(t[8], 6);
-	assert_int_equal(get32(t + 36), get64(t + 132));      /* FACS */
-	assert_int_equal(get32(t + 40), get64(t + 140));      /* DSDT */
+	assert_int_equal(get_le32(t + 36), get_le64(t + 132));      /* FACS */
+	assert_int_equal(get_le32(t + 40), get_le64(t + 140));      /* DSDT */
 	/* The FACS has no checksum or OEM fields. */
-	facs = (size_t)(get64(t + 132) - LAYOUT_ACPI);
-	assert_true(get64(t + 132) >= LAYOUT_ACPI && facs + 64 <= size);
+	facs = (size_t)(get_le64(t + 132) - LAYOUT_ACPI);
+	assert_true(get_le64(t + 132) >= LAYOUT_ACPI && facs + 64 <= size);
 	assert_int_equal((LAYOUT_ACPI + facs) % 64, 0);
 	assert_memory_equal(buf + facs, "FACS", 4);
-	assert_int_equal(get32(buf + facs + 4), 64);
-	dsdt = table_at(buf, size, get64(t + 140), "DSDT");
+	assert_int_equal(get_le32(buf + facs + 4), 64);
+	dsdt = table_at(buf, size, get_le64(t + 140), "DSDT");
 	check_dsdt(buf + dsdt, cfg);
 
-	assert_int_equal(get16(t + 46), cfg->sci_irq);
-	assert_int_equal(get32(t + 48), 0);                   /* SMI_CMD */
-	assert_int_equal(get32(t + 56), cfg->pm_base);
-	assert_int_equal(get32(t + 64), cfg->pm_base + 4);
-	assert_int_equal(get32(t + 76), 0);                   /* no PM timer */
+	assert_int_equal(get_le16(t + 46), cfg->sci_irq);
+	assert_int_equal(get_le32(t + 48), 0);                   /* SMI_CMD */
+	assert_int_equal(get_le32(t + 56), cfg->pm_base);
+	assert_int_equal(get_le32(t + 64), cfg->pm_base + 4);
+	assert_int_equal(get_le32(t + 76), 0);                   /* no PM timer */
 	assert_int_equal(t[88], 4);
 	assert_int_equal(t[89], 2);
 	/* X_PM1a_EVT_BLK and X_PM1a_CNT_BLK: system I/O, 32 and 16 bits. */
 	assert_int_equal(t[148], 1);
 	assert_int_equal(t[149], 32);
-	assert_int_equal(get64(t + 152), cfg->pm_base);
+	assert_int_equal(get_le64(t + 152), cfg->pm_base);
 	assert_int_equal(t[172], 1);
 	assert_int_equal(t[173], 16);
-	assert_int_equal(get64(t + 176), cfg->pm_base + 4);
+	assert_int_equal(get_le64(t + 176), cfg->pm_base + 4);
 
-	uint32_t flags = get32(t + 112);
+	uint32_t flags = get_le32(t + 112);
 	assert_true(flags & (1u << 10));        /* RESET_REG_SUP */
 	assert_false(flags & (1u << 4));        /* fixed power button */
 	assert_false(flags & (1u << 20));       /* not hardware-reduced */
 	assert_int_equal(t[116], 1);
 	assert_int_equal(t[117], 8);
 	assert_int_equal(t[118], 0);
-	assert_int_equal(get64(t + 120), cfg->reset_port);
+	assert_int_equal(get_le64(t + 120), cfg->reset_port);
 	assert_int_equal(t[128], cfg->reset_value);
-	uint16_t boot = get16(t + 109);
+	uint16_t boot = get_le16(t + 109);
 	assert_true(boot & 2);                  /* 8042 */
 	assert_false(boot & (1u << 5));         /* CMOS RTC present */
 }
@@ -219,12 +197,12 @@ check_fadt(const uint8_t *buf, size_t size, size_t off,
 static void
 check_madt(const uint8_t *t, const struct acpi_config *cfg)
 {
-	size_t len = get32(t + 4), off = 44;
+	size_t len = get_le32(t + 4), off = 44;
 	int cpus = 0, ioapics = 0, sci = 0, nmi = 0;
 	uint8_t seen[4096 / 8] = { 0 };
 
-	assert_int_equal(get32(t + 36), cfg->lapic_addr);
-	assert_int_equal(get32(t + 40), 1);
+	assert_int_equal(get_le32(t + 36), cfg->lapic_addr);
+	assert_int_equal(get_le32(t + 40), 1);
 	while (off < len) {
 		const uint8_t *e = t + off;
 		uint32_t id;
@@ -233,9 +211,9 @@ check_madt(const uint8_t *t, const struct acpi_config *cfg)
 		switch (e[0]) {
 		case 0:
 		case 9:
-			id = e[0] == 0 ? e[3] : get32(e + 4);
-			assert_int_equal(get32(e + (e[0] == 0 ? 4 : 8)) & 1, 1);
-			assert_int_equal(e[0] == 0 ? e[2] : get32(e + 12), id);
+			id = e[0] == 0 ? e[3] : get_le32(e + 4);
+			assert_int_equal(get_le32(e + (e[0] == 0 ? 4 : 8)) & 1, 1);
+			assert_int_equal(e[0] == 0 ? e[2] : get_le32(e + 12), id);
 			assert_true(id < (uint32_t)cfg->nr_cpus);
 			assert_false(seen[id / 8] & (1 << id % 8));
 			assert_true(e[0] == 9 || id < 255);
@@ -244,15 +222,15 @@ check_madt(const uint8_t *t, const struct acpi_config *cfg)
 			break;
 		case 1:
 			assert_int_equal(e[2], cfg->ioapic_id);
-			assert_int_equal(get32(e + 4), cfg->ioapic_addr);
-			assert_int_equal(get32(e + 8), 0);
+			assert_int_equal(get_le32(e + 4), cfg->ioapic_addr);
+			assert_int_equal(get_le32(e + 8), 0);
 			ioapics++;
 			break;
 		case 2:
 			/* Only the SCI is overridden; IRQ 0 stays on GSI 0. */
 			assert_int_equal(e[3], cfg->sci_irq);
-			assert_int_equal(get32(e + 4), cfg->sci_irq);
-			assert_int_equal(get16(e + 8), 0x000d);
+			assert_int_equal(get_le32(e + 4), cfg->sci_irq);
+			assert_int_equal(get_le16(e + 8), 0x000d);
 			sci++;
 			break;
 		case 4:
@@ -280,7 +258,7 @@ static void
 dump(const uint8_t *t)
 {
 	const char *dir = getenv("LANDLORD_ACPI_DUMP");
-	size_t len = get32(t + 4);
+	size_t len = get_le32(t + 4);
 	char path[512];
 	FILE *f;
 
@@ -305,41 +283,41 @@ check_all(uint8_t *buf, const struct acpi_config *cfg, int dump_tables)
 	assert_int_equal(acpi_build(buf, LAYOUT_ACPI, size, cfg), LAYOUT_ACPI);
 
 	assert_memory_equal(r, "RSD PTR ", 8);
-	assert_int_equal(sum(r, 20), 0);
-	assert_int_equal(sum(r, 36), 0);
+	assert_int_equal(byte_sum(r, 20), 0);
+	assert_int_equal(byte_sum(r, 36), 0);
 	assert_int_equal(r[15], 2);
-	assert_int_equal(get32(r + 20), 36);
+	assert_int_equal(get_le32(r + 20), 36);
 	assert_memory_equal(r + 9, "LANDLD", 6);
 
-	xsdt = table_at(buf, size, get64(r + 24), "XSDT");
-	rsdt = table_at(buf, size, get32(r + 16), "RSDT");
-	size_t n = (get32(buf + xsdt + 4) - 36) / 8;
+	xsdt = table_at(buf, size, get_le64(r + 24), "XSDT");
+	rsdt = table_at(buf, size, get_le32(r + 16), "RSDT");
+	size_t n = (get_le32(buf + xsdt + 4) - 36) / 8;
 	assert_int_equal(n, 2);
-	assert_int_equal(get32(buf + rsdt + 4), 36 + 4 * n);
+	assert_int_equal(get_le32(buf + rsdt + 4), 36 + 4 * n);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t a = get64(buf + xsdt + 36 + 8 * i);
+		uint64_t a = get_le64(buf + xsdt + 36 + 8 * i);
 		size_t off;
 
-		assert_int_equal(get32(buf + rsdt + 36 + 4 * i), a);
+		assert_int_equal(get_le32(buf + rsdt + 36 + 4 * i), a);
 		off = table_at(buf, size, a, i == 0 ? "FACP" : "APIC");
 		if (i == 0)
 			check_fadt(buf, size, off, cfg);
 		else
 			check_madt(buf + off, cfg);
 	}
-	const uint8_t *fadt = buf + get64(buf + xsdt + 36) - LAYOUT_ACPI;
-	const uint8_t *dsdt = buf + get64(fadt + 140) - LAYOUT_ACPI;
+	const uint8_t *fadt = buf + get_le64(buf + xsdt + 36) - LAYOUT_ACPI;
+	const uint8_t *dsdt = buf + get_le64(fadt + 140) - LAYOUT_ACPI;
 
 	if (dump_tables) {
 		dump(buf + xsdt);
 		dump(buf + rsdt);
 		dump(fadt);
-		dump(buf + get64(buf + xsdt + 44) - LAYOUT_ACPI);
+		dump(buf + get_le64(buf + xsdt + 44) - LAYOUT_ACPI);
 		dump(dsdt);
-		dump(buf + get64(fadt + 132) - LAYOUT_ACPI);
+		dump(buf + get_le64(fadt + 132) - LAYOUT_ACPI);
 	}
 	/* The DSDT comes last: its end is the end of the tables. */
-	end = (size_t)(dsdt - buf) + get32(dsdt + 4);
+	end = (size_t)(dsdt - buf) + get_le32(dsdt + 4);
 	for (size_t i = end; i < size; i++)
 		assert_int_equal(buf[i], 0);
 	return end;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "base/bytes.h"
+
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
 
@@ -16,37 +18,18 @@
 #define GUARD      64
 #define GUARD_BYTE 0xa5
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
 
-static uint8_t
-sum(const uint8_t *p, size_t len)
-{
-	uint8_t s = 0;
-
-	for (size_t i = 0; i < len; i++)
-		s = (uint8_t)(s + p[i]);
-	return s;
-}
 
 /* Walk the config table's entries and check each kind. */
 static void
 check_entries(const uint8_t *t, int nr_cpus)
 {
-	size_t len = get16(t + 4), off = 44;
+	size_t len = get_le16(t + 4), off = 44;
 	int cpus = 0, buses = 0, ioapics = 0, lints = 0;
 	uint16_t irqs = 0;
 
-	for (int n = 0; n < get16(t + 34); n++) {
+	for (int n = 0; n < get_le16(t + 34); n++) {
 		const uint8_t *e = t + off;
 
 		assert_true(off < len);
@@ -65,7 +48,7 @@ check_entries(const uint8_t *t, int nr_cpus)
 		case 2:
 			assert_int_equal(e[1], nr_cpus);
 			assert_int_equal(e[3] & 1, 1);
-			assert_int_equal(get32(e + 4), LAYOUT_IOAPIC);
+			assert_int_equal(get_le32(e + 4), LAYOUT_IOAPIC);
 			ioapics++;
 			break;
 		case 3:
@@ -110,21 +93,21 @@ check_mptable(uint8_t *buf, uint64_t gpa, size_t size, int nr_cpus)
 	assert_memory_equal(f, "_MP_", 4);
 	assert_int_equal(f[8], 1);
 	assert_int_equal(f[9], 4);
-	assert_int_equal(sum(f, 16), 0);
+	assert_int_equal(byte_sum(f, 16), 0);
 	assert_int_equal(f[11], 0);             /* config table present */
 
-	assert_true(get32(f + 4) >= gpa);
-	off = get32(f + 4) - (size_t)gpa;
+	assert_true(get_le32(f + 4) >= gpa);
+	off = get_le32(f + 4) - (size_t)gpa;
 	t = buf + off;
 	assert_memory_equal(t, "PCMP", 4);
-	assert_true(off + get16(t + 4) <= size);
-	assert_int_equal(off + get16(t + 4), mptable_size(nr_cpus));
-	assert_int_equal(sum(t, get16(t + 4)), 0);
+	assert_true(off + get_le16(t + 4) <= size);
+	assert_int_equal(off + get_le16(t + 4), mptable_size(nr_cpus));
+	assert_int_equal(byte_sum(t, get_le16(t + 4)), 0);
 	assert_int_equal(t[6], 4);
 	assert_memory_equal(t + 8, "LANDLORD", 8);
-	assert_int_equal(get32(t + 36), LAYOUT_LAPIC);
-	assert_int_equal(get16(t + 40), 0);     /* no extended entries */
-	assert_int_equal(get16(t + 34), nr_cpus + 20);
+	assert_int_equal(get_le32(t + 36), LAYOUT_LAPIC);
+	assert_int_equal(get_le16(t + 40), 0);     /* no extended entries */
+	assert_int_equal(get_le16(t + 34), nr_cpus + 20);
 	check_entries(t, nr_cpus);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "arch/x86/acpi.h"
+#include "base/bytes.h"
 #include "acpi_aml.h"
 
 #define ACPI_OEM_ID       "LANDLD"      /* 6 bytes */
@@ -153,50 +154,28 @@ struct layout {
 	size_t madt_len;
 };
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
 
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* The byte at *at that makes the len bytes at t sum to zero. */
 static void
 checksum(uint8_t *t, size_t len, uint8_t *at)
 {
-	uint8_t sum = 0;
-
 	*at = 0;
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + t[i]);
-	*at = (uint8_t)-sum;
+	*at = (uint8_t)-byte_sum(t, len);
 }
 
 static void
 header(uint8_t *t, const char *sig, size_t len, uint8_t rev)
 {
 	memcpy(t + HDR_SIGNATURE, sig, 4);
-	put32(t + HDR_LENGTH, (uint32_t)len);
+	put_le32(t + HDR_LENGTH, (uint32_t)len);
 	t[HDR_REVISION] = rev;
 	memcpy(t + HDR_OEM_ID, ACPI_OEM_ID, 6);
 	memcpy(t + HDR_OEM_TABLE_ID, ACPI_OEM_TABLE_ID, 8);
-	put32(t + HDR_OEM_REVISION, ACPI_OEM_REVISION);
+	put_le32(t + HDR_OEM_REVISION, ACPI_OEM_REVISION);
 	memcpy(t + HDR_CREATOR_ID, ACPI_CREATOR_ID, 4);
-	put32(t + HDR_CREATOR_REVISION, ACPI_CREATOR_REVISION);
+	put_le32(t + HDR_CREATOR_REVISION, ACPI_CREATOR_REVISION);
 }
 
 /* Called last, once the table is complete. */
@@ -213,7 +192,7 @@ gas_io(uint8_t *p, uint8_t bits, uint8_t access, uint16_t port)
 	p[1] = bits;
 	p[2] = 0;               /* bit offset */
 	p[3] = access;
-	put64(p + 4, port);
+	put_le64(p + 4, port);
 }
 
 static bool
@@ -268,7 +247,7 @@ static void
 build_facs(uint8_t *t)
 {
 	memcpy(t + FACS_SIGNATURE, "FACS", 4);
-	put32(t + FACS_LENGTH, FACS_SIZE);
+	put_le32(t + FACS_LENGTH, FACS_SIZE);
 	t[FACS_VERSION] = 2;
 	/* No waking vector (no S3) and no global lock owner: all zero. */
 }
@@ -279,16 +258,16 @@ build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt,
 {
 	header(t, "FACP", FADT_SIZE, FADT_REVISION);
 	/* 32-bit and X_ copies agree, or ACPICA warns about a mismatch. */
-	put32(t + FADT_FIRMWARE_CTRL, (uint32_t)facs);
-	put32(t + FADT_DSDT, (uint32_t)dsdt);
-	put64(t + FADT_X_FIRMWARE_CTRL, facs);
-	put64(t + FADT_X_DSDT, dsdt);
-	put16(t + FADT_SCI_INT, cfg->sci_irq);
+	put_le32(t + FADT_FIRMWARE_CTRL, (uint32_t)facs);
+	put_le32(t + FADT_DSDT, (uint32_t)dsdt);
+	put_le64(t + FADT_X_FIRMWARE_CTRL, facs);
+	put_le64(t + FADT_X_DSDT, dsdt);
+	put_le16(t + FADT_SCI_INT, cfg->sci_irq);
 	/* SMI_CMD 0: no SMM, the platform is always in ACPI mode, so ACPICA
 	 * never writes ACPI_ENABLE and trusts SCI_EN. */
-	put32(t + FADT_SMI_CMD, 0);
-	put32(t + FADT_PM1A_EVT_BLK, cfg->pm_base);
-	put32(t + FADT_PM1A_CNT_BLK, (uint32_t)cfg->pm_base + 4);
+	put_le32(t + FADT_SMI_CMD, 0);
+	put_le32(t + FADT_PM1A_EVT_BLK, cfg->pm_base);
+	put_le32(t + FADT_PM1A_CNT_BLK, (uint32_t)cfg->pm_base + 4);
 	t[FADT_PM1_EVT_LEN] = 4;
 	t[FADT_PM1_CNT_LEN] = 2;
 	gas_io(t + FADT_X_PM1A_EVT_BLK, 32, GAS_ACCESS_WORD, cfg->pm_base);
@@ -296,13 +275,13 @@ build_fadt(uint8_t *t, uint64_t facs, uint64_t dsdt,
 	    (uint16_t)(cfg->pm_base + 4));
 	/* PM timer, PM2 and GPE blocks stay 0: not implemented.  Latencies
 	 * over 100 and 1000 us say C2 and C3 are unsupported. */
-	put16(t + FADT_P_LVL2_LAT, 101);
-	put16(t + FADT_P_LVL3_LAT, 1001);
+	put_le16(t + FADT_P_LVL2_LAT, 101);
+	put_le16(t + FADT_P_LVL3_LAT, 1001);
 	/* The RTC keeps the century in CMOS byte 0x32, as PC firmware does. */
 	t[FADT_CENTURY] = 0x32;
-	put16(t + FADT_IAPC_BOOT_ARCH, BOOT_ARCH_LEGACY_DEVICES |
+	put_le16(t + FADT_IAPC_BOOT_ARCH, BOOT_ARCH_LEGACY_DEVICES |
 	    BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA);
-	put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 |
+	put_le32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 |
 	    FADT_F_SLP_BUTTON | FADT_F_FIX_RTC | FADT_F_RESET_REG_SUP);
 	/* Linux's ACPI reboot wants exactly an 8-bit register at offset 0. */
 	gas_io(t + FADT_RESET_REG, 8, GAS_ACCESS_BYTE, cfg->reset_port);
@@ -321,16 +300,16 @@ madt_cpus(uint8_t *p, int nr_cpus)
 			p[1] = MADT_LAPIC_LEN;
 			p[2] = (uint8_t)i;              /* processor uid */
 			p[3] = (uint8_t)i;              /* APIC id */
-			put32(p + 4, MADT_ENABLED);
+			put_le32(p + 4, MADT_ENABLED);
 			p += MADT_LAPIC_LEN;
 		} else {
 			/* APIC ids from 255 on need x2APIC entries
 			 * (5.2.12.12); uid and id stay equal. */
 			p[0] = MADT_X2APIC;
 			p[1] = MADT_X2APIC_LEN;
-			put32(p + 4, (uint32_t)i);      /* x2APIC id */
-			put32(p + 8, MADT_ENABLED);
-			put32(p + 12, (uint32_t)i);     /* processor uid */
+			put_le32(p + 4, (uint32_t)i);      /* x2APIC id */
+			put_le32(p + 8, MADT_ENABLED);
+			put_le32(p + 12, (uint32_t)i);     /* processor uid */
 			p += MADT_X2APIC_LEN;
 		}
 	}
@@ -343,16 +322,16 @@ build_madt(uint8_t *t, size_t len, const struct acpi_config *cfg)
 	uint8_t *p;
 
 	header(t, "APIC", len, MADT_REVISION);
-	put32(t + MADT_LAPIC_ADDR, cfg->lapic_addr);
+	put_le32(t + MADT_LAPIC_ADDR, cfg->lapic_addr);
 	/* PCAT_COMPAT: there are 8259s, which the OS must mask. */
-	put32(t + MADT_FLAGS, MADT_PCAT_COMPAT);
+	put_le32(t + MADT_FLAGS, MADT_PCAT_COMPAT);
 	p = madt_cpus(t + MADT_ENTRIES, cfg->nr_cpus);
 
 	p[0] = MADT_IOAPIC;
 	p[1] = MADT_IOAPIC_LEN;
 	p[2] = cfg->ioapic_id;
-	put32(p + 4, cfg->ioapic_addr);
-	put32(p + 8, 0);                        /* GSI base */
+	put_le32(p + 4, cfg->ioapic_addr);
+	put_le32(p + 8, 0);                        /* GSI base */
 	p += MADT_IOAPIC_LEN;
 
 	/* The SCI is level-triggered active-high on its ISA IRQ.  There is
@@ -364,23 +343,23 @@ build_madt(uint8_t *t, size_t len, const struct acpi_config *cfg)
 	p[1] = MADT_ISO_LEN;
 	p[2] = 0;                               /* bus: ISA */
 	p[3] = cfg->sci_irq;                    /* source IRQ */
-	put32(p + 4, cfg->sci_irq);             /* GSI */
-	put16(p + 8, MPS_INTI_HIGH_LEVEL);
+	put_le32(p + 4, cfg->sci_irq);             /* GSI */
+	put_le16(p + 8, MPS_INTI_HIGH_LEVEL);
 	p += MADT_ISO_LEN;
 
 	/* NMI arrives on LINT1 of every local APIC. */
 	p[0] = MADT_LAPIC_NMI;
 	p[1] = MADT_LAPIC_NMI_LEN;
 	p[2] = 0xff;                            /* all processors */
-	put16(p + 3, 0);                        /* flags: conforming */
+	put_le16(p + 3, 0);                        /* flags: conforming */
 	p[5] = 1;                               /* LINT1 */
 	p += MADT_LAPIC_NMI_LEN;
 
 	if (cfg->nr_cpus > X2APIC_FIRST_ID) {
 		p[0] = MADT_X2APIC_NMI;
 		p[1] = MADT_X2APIC_NMI_LEN;
-		put16(p + 2, 0);
-		put32(p + 4, 0xffffffff);       /* all processors */
+		put_le16(p + 2, 0);
+		put_le32(p + 4, 0xffffffff);       /* all processors */
 		p[8] = 1;
 	}
 	header_checksum(t, len);
@@ -549,8 +528,8 @@ build_sdts(uint8_t *buf, uint64_t gpa, const struct layout *l)
 	header(x, "XSDT", HDR_SIZE + 8 * SDT_ENTRIES, 1);
 	header(r, "RSDT", HDR_SIZE + 4 * SDT_ENTRIES, 1);
 	for (size_t i = 0; i < SDT_ENTRIES; i++) {
-		put64(x + HDR_SIZE + 8 * i, gpa + tables[i]);
-		put32(r + HDR_SIZE + 4 * i, (uint32_t)(gpa + tables[i]));
+		put_le64(x + HDR_SIZE + 8 * i, gpa + tables[i]);
+		put_le32(r + HDR_SIZE + 4 * i, (uint32_t)(gpa + tables[i]));
 	}
 	header_checksum(x, HDR_SIZE + 8 * SDT_ENTRIES);
 	header_checksum(r, HDR_SIZE + 4 * SDT_ENTRIES);
@@ -562,9 +541,9 @@ build_rsdp(uint8_t *p, uint64_t gpa, const struct layout *l)
 	memcpy(p + RSDP_SIGNATURE, "RSD PTR ", 8);
 	memcpy(p + RSDP_OEM_ID, ACPI_OEM_ID, 6);
 	p[RSDP_REVISION] = 2;
-	put32(p + RSDP_RSDT, (uint32_t)(gpa + l->rsdt));
-	put32(p + RSDP_LENGTH, RSDP_SIZE);
-	put64(p + RSDP_XSDT, gpa + l->xsdt);
+	put_le32(p + RSDP_RSDT, (uint32_t)(gpa + l->rsdt));
+	put_le32(p + RSDP_LENGTH, RSDP_SIZE);
+	put_le64(p + RSDP_XSDT, gpa + l->xsdt);
 	/* The v1 checksum first: the extended one covers it. */
 	checksum(p, RSDP_V1_SIZE, p + RSDP_CHECKSUM);
 	checksum(p, RSDP_SIZE, p + RSDP_EXT_CHECKSUM);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/x86/mptable.h"
+#include "base/bytes.h"
 
 #define MP_SPEC_REV       4             /* version 1.4 */
 #define MP_MAX_CPUS       255           /* 8-bit APIC ids, 0xff excluded */
@@ -76,29 +77,8 @@ enum {
 #define CPU_SIGNATURE     0x00000600
 #define CPU_FEATURES      0x00000201
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
 
-static uint8_t
-checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + p[i]);
-	return (uint8_t)-sum;
-}
 
 size_t
 mptable_size(int nr_cpus)
@@ -117,8 +97,8 @@ mp_processors(uint8_t *p, int nr_cpus)
 		p[1] = (uint8_t)i;              /* local APIC id */
 		p[2] = LAPIC_VERSION;
 		p[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
-		put32(p + 4, CPU_SIGNATURE);
-		put32(p + 8, CPU_FEATURES);
+		put_le32(p + 4, CPU_SIGNATURE);
+		put_le32(p + 8, CPU_FEATURES);
 		p += MP_PROCESSOR_LEN;
 	}
 	return p;
@@ -131,7 +111,7 @@ mp_intr(uint8_t *p, uint8_t type, uint8_t kind, uint8_t irq, uint8_t dst,
 {
 	p[0] = type;
 	p[1] = kind;
-	put16(p + 2, MP_CONFORMING);
+	put_le16(p + 2, MP_CONFORMING);
 	p[4] = 0;                               /* source bus: ISA */
 	p[5] = irq;
 	p[6] = dst;
@@ -147,12 +127,12 @@ mp_config(uint8_t *t, size_t len, int nr_cpus, uint32_t lapic_addr,
 	uint8_t *p;
 
 	memcpy(t + MPC_SIGNATURE, "PCMP", 4);
-	put16(t + MPC_LENGTH, (uint16_t)len);
+	put_le16(t + MPC_LENGTH, (uint16_t)len);
 	t[MPC_SPEC_REV] = MP_SPEC_REV;
 	memcpy(t + MPC_OEM_ID, "LANDLORD", 8);
 	memcpy(t + MPC_PRODUCT_ID, "LANDLORD VM ", 12);
-	put16(t + MPC_ENTRY_COUNT, (uint16_t)MP_NR_ENTRIES(nr_cpus));
-	put32(t + MPC_LAPIC, lapic_addr);
+	put_le16(t + MPC_ENTRY_COUNT, (uint16_t)MP_NR_ENTRIES(nr_cpus));
+	put_le32(t + MPC_LAPIC, lapic_addr);
 	/* No OEM table and no extended entries: those fields stay 0. */
 
 	p = mp_processors(t + MPC_SIZE, nr_cpus);
@@ -166,7 +146,7 @@ mp_config(uint8_t *t, size_t len, int nr_cpus, uint32_t lapic_addr,
 	p[1] = ioapic_id;
 	p[2] = IOAPIC_VERSION;
 	p[3] = MP_IOAPIC_EN;
-	put32(p + 4, ioapic_addr);
+	put_le32(p + 4, ioapic_addr);
 	p += MP_ENTRY_LEN;
 
 	/* ISA IRQ n on IOAPIC pin n, all sixteen, as KVM's default GSI
@@ -183,7 +163,7 @@ mp_config(uint8_t *t, size_t len, int nr_cpus, uint32_t lapic_addr,
 	p = mp_intr(p, MP_LINTR, MP_EXTINT, 0, 0xff, 0);
 	mp_intr(p, MP_LINTR, MP_NMI, 0, 0xff, 1);
 
-	t[MPC_CHECKSUM] = checksum(t, len);
+	t[MPC_CHECKSUM] = (uint8_t)-byte_sum(t, len);
 }
 
 int
@@ -204,7 +184,7 @@ mptable_build(uint8_t *buf, uint64_t gpa, size_t size, int nr_cpus,
 	    ioapic_addr);
 
 	memcpy(f + MPF_SIGNATURE, "_MP_", 4);
-	put32(f + MPF_PHYSPTR, (uint32_t)(gpa + MPF_SIZE));
+	put_le32(f + MPF_PHYSPTR, (uint32_t)(gpa + MPF_SIZE));
 	f[MPF_LENGTH] = 1;                      /* in 16-byte units */
 	f[MPF_SPEC_REV] = MP_SPEC_REV;
 	/* Feature byte 1 = 0: a configuration table is present (no default
@@ -212,6 +192,6 @@ mptable_build(uint8_t *buf, uint64_t gpa, size_t size, int nr_cpus,
 	 * IMCR to program. */
 	f[MPF_FEATURE1] = 0;
 	f[MPF_FEATURE2] = 0;
-	f[MPF_CHECKSUM] = checksum(f, MPF_SIZE);
+	f[MPF_CHECKSUM] = (uint8_t)-byte_sum(f, MPF_SIZE);
 	return 0;
 }
