@@ -156,7 +156,7 @@ input_hash=$({
 	echo "$KSRC_PKG $ksrc_version"
 	echo "$BUSYBOX_PKG $busybox_version"
 	echo "workarounds $workarounds"
-	gcc --version | head -n1
+	echo "gcc $(gcc -dumpfullversion)"
 } | sha256sum | cut -d' ' -f1)
 
 print_outputs() {
@@ -255,7 +255,9 @@ done
 log "make -j$jobs vmlinux (log: $BUILD_LOG)"
 run_logged "kernel build" make -C "$SRC" -j"$jobs" vmlinux
 # The monitor enters the kernel through PVH: XEN_ELFNOTE_PHYS32_ENTRY (type 0x12, owner Xen).
-readelf -n "$SRC/vmlinux" | grep -A1 -w Xen | grep -q '0x00000012' ||
+# (Output captured first: with pipefail, an early-exiting grep -q could fail the pipe.)
+notes=$(readelf -n "$SRC/vmlinux") || die "readelf -n $SRC/vmlinux failed"
+grep -Eq '^[[:space:]]*Xen[[:space:]].*[(]0x00000012[)]' <<<"$notes" ||
 	die "$SRC/vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)"
 cp "$SRC/vmlinux" "$VMLINUX.tmp"
 mv -f "$VMLINUX.tmp" "$VMLINUX"
@@ -282,7 +284,8 @@ LIST=$BUILD/initramfs.list
 # Set a fixed mtime so the archive only changes when its contents do.
 gen_cpio() { "$BUILD/gen_init_cpio" -t 0 "$LIST" >"$INITRAMFS.tmp"; }
 run_logged "gen_init_cpio" gen_cpio
-cpio -it --quiet <"$INITRAMFS.tmp" 2>/dev/null | grep -qx init || die "initramfs lacks /init"
+members=$(cpio -it --quiet <"$INITRAMFS.tmp") || die "cpio cannot read $INITRAMFS.tmp"
+grep -qx init <<<"$members" || die "initramfs lacks /init"
 mv -f "$INITRAMFS.tmp" "$INITRAMFS"
 
 # ---- cmdline ------------------------------------------------------------------------------
