@@ -8,6 +8,8 @@ packages=(
 	gcc meson ninja-build pkg-config python3
 	# unit tests and fuzzing (libFuzzer ships in libclang-rt-14-dev)
 	libcmocka-dev clang libclang-rt-14-dev
+	# virtio-blk: io_uring; disk images for the Linux guest tests
+	liburing-dev e2fsprogs
 	# objdump, for the test guest's forbidden-instruction check
 	binutils
 	# the Linux test guest (tools/build-linux-guest.sh)

@@ -108,6 +108,17 @@ BAD = {
 
 TTY = ["tty-escape", "tty-sigterm"]
 
+# More cases live in cases_*.py beside this file, each defining CASES (same
+# form as above) and optionally prepare(ctx) to make files in ctx["tmp"]
+# before a case runs and check(name, ctx, out, err) -> list of problems,
+# for checks on files the guest wrote.
+EXTRA = {}
+for _mod in sorted(f[:-3] for f in os.listdir(os.path.dirname(os.path.abspath(__file__)))
+                   if f.startswith("cases_") and f.endswith(".py")):
+    _m = __import__(_mod)
+    for _name, _case in _m.CASES.items():
+        EXTRA[_name] = (_case, _m)
+
 
 def expand(arg, ctx):
     return arg.format(**ctx)
@@ -242,7 +253,7 @@ def main():
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
     if a.list:
-        print("\n".join(list(CASES) + list(BAD) + TTY + ["linux-boot"]))
+        print("\n".join(list(CASES) + list(BAD) + TTY + list(EXTRA) + ["linux-boot"]))
         return 0
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         print("SKIP: /dev/kvm is not usable here")
@@ -260,6 +271,17 @@ def main():
                 return 77
             ctx["linux_cmdline"] = open(files[2]).read().strip()
             problems, out, err = check_case(a.case, LINUX, ctx, a.landlord)
+        elif a.case in EXTRA:
+            case, mod = EXTRA[a.case]
+            ctx["linux"] = linux_guest_dir()
+            if hasattr(mod, "prepare"):
+                skip = mod.prepare(a.case, ctx)
+                if skip:
+                    print(f"SKIP {a.case}: {skip}")
+                    return 77
+            problems, out, err = check_case(a.case, case, ctx, a.landlord)
+            if hasattr(mod, "check"):
+                problems += mod.check(a.case, ctx, out, err)
         elif a.case in TTY:
             problems, out, err = check_tty(a.case, ctx, a.landlord)
         elif a.case in CASES:

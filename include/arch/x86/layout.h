@@ -29,6 +29,17 @@
 #define LAYOUT_IDENTITY_MAP 0xfffbc000ULL /* KVM_SET_IDENTITY_MAP_ADDR (1 page) */
 #define LAYOUT_TSS          0xfffbd000ULL /* KVM_SET_TSS_ADDR (3 pages) */
 
+/* The 32-bit PCI memory window (BARs) and the virtio-mmio devices, both in
+ * the hole; the DSDT's PCI0 _CRS describes the window. */
+#define LAYOUT_PCI_MMIO         0xc0000000ULL
+#define LAYOUT_PCI_MMIO_SIZE    0x10000000ULL
+#define LAYOUT_VIRTIO_MMIO      0xd0000000ULL /* device n at + n * 4 KiB */
+#define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ULL
+#define VIRTIO_MMIO_MAX         8
+#define GSI_VIRTIO_MMIO_BASE    16            /* device n: GSI 16 + n (level) */
+#define GSI_PCI_INTX_A          10            /* PCI INTx: _PRT swizzles over */
+#define GSI_PCI_INTX_B          11            /* these two, level, shared */
+
 /* Port I/O. */
 #define PORT_COM1           0x3f8
 #define IRQ_COM1            4

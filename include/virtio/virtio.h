@@ -1,0 +1,132 @@
+/* The transport-independent virtio device (virtio 1.2, chapters 2-3):
+ * status, feature negotiation, queues, config space, and the NEEDS_RESET
+ * path for a guest that breaks the rules.  A device (blk, rng, console)
+ * fills in its part and an ops table; a transport (PCI or MMIO) maps the
+ * registers the guest uses onto these calls. */
+#ifndef LANDLORD_VIRTIO_VIRTIO_H
+#define LANDLORD_VIRTIO_VIRTIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/event_loop.h"
+#include "base/guest_mem.h"
+#include "virtio/virtqueue.h"
+
+#define VIRTIO_MAX_QUEUES 8
+
+/* Device status bits (2.1) */
+#define VIRTIO_STATUS_ACKNOWLEDGE  1
+#define VIRTIO_STATUS_DRIVER       2
+#define VIRTIO_STATUS_DRIVER_OK    4
+#define VIRTIO_STATUS_FEATURES_OK  8
+#define VIRTIO_STATUS_NEEDS_RESET  64
+#define VIRTIO_STATUS_FAILED       128
+
+/* Reserved feature bits (6) */
+#define VIRTIO_F_INDIRECT_DESC  28
+#define VIRTIO_F_EVENT_IDX      29
+#define VIRTIO_F_VERSION_1      32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+
+/* Device ids (5) */
+#define VIRTIO_ID_NET      1
+#define VIRTIO_ID_BLOCK    2
+#define VIRTIO_ID_CONSOLE  3
+#define VIRTIO_ID_RNG      4
+
+/* ISR bits (4.1.4.5) */
+#define VIRTIO_ISR_QUEUE   1
+#define VIRTIO_ISR_CONFIG  2
+
+struct virtio_dev;
+
+/* What a device implements.  All are called with dev->lock held. */
+struct virtio_dev_ops {
+	/* Device-specific config space (4.1.4.6 / 4.2.2 offset 0x100). */
+	void (*config_read)(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len);
+	void (*config_write)(struct virtio_dev *d, uint32_t off, const uint8_t *data, uint32_t len);
+	/* The driver kicked queue q (event-loop thread, via ioeventfd). */
+	void (*queue_notify)(struct virtio_dev *d, int q);
+	/* DRIVER_OK was set: features and queues are final. */
+	void (*start)(struct virtio_dev *d);
+	/* The driver reset the device (status 0) or it is being destroyed:
+	 * drop in-flight work, forget queues. */
+	void (*reset)(struct virtio_dev *d);
+};
+
+/* What a transport implements: how the device interrupts the driver. */
+struct virtio_transport_ops {
+	void (*signal_queue)(struct virtio_dev *d, int q);   /* used buffers on q */
+	void (*signal_config)(struct virtio_dev *d);         /* config changed */
+};
+
+struct virtio_dev {
+	/* Filled by the device before the transport sees it. */
+	const char *name;                 /* "virtio-blk vda", for messages */
+	uint32_t device_id;
+	uint64_t device_features;         /* device-specific bits; the core adds
+	                                     VERSION_1, INDIRECT_DESC, EVENT_IDX */
+	int nr_queues;
+	uint16_t queue_max;               /* largest queue size offered */
+	uint32_t config_len;              /* device config space size */
+	const struct virtio_dev_ops *ops;
+	void *priv;
+
+	/* Handed in by the VM. */
+	const struct guest_mem *mem;
+	struct event_loop *loop;
+
+	/* Filled by the transport. */
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+
+	/* State, under lock. */
+	pthread_mutex_t lock;
+	uint64_t driver_features;
+	uint8_t status;
+	uint8_t isr;                      /* for transports that have one */
+	uint32_t config_generation;
+	bool broken;                      /* NEEDS_RESET reported, until reset */
+	struct virtqueue vq[VIRTIO_MAX_QUEUES];
+
+	/* One eventfd per queue, watched by the event loop: the transport
+	 * registers it with KVM_IOEVENTFD at its notify address, so a kick
+	 * never runs device code on a vCPU thread. */
+	int notify_fd[VIRTIO_MAX_QUEUES];
+};
+
+/* Initialise the common part (after the device filled its fields and mem,
+ * loop): the lock, and one notify eventfd per queue added to the loop. */
+int virtio_dev_init(struct virtio_dev *d);
+void virtio_dev_destroy(struct virtio_dev *d);
+
+/* --- for transports (lock held) --- */
+uint64_t virtio_offered_features(const struct virtio_dev *d);
+/* The driver writes features; only offered bits are kept. */
+void virtio_set_driver_features(struct virtio_dev *d, uint64_t features);
+/* The driver writes the status register: handles reset (0), FEATURES_OK
+ * acceptance (cleared again when the features are unacceptable, e.g. no
+ * VERSION_1), queue validation and ops->start on DRIVER_OK. */
+void virtio_set_status(struct virtio_dev *d, uint8_t status);
+/* The driver enables queue q: validates its rings (a bad one makes the
+ * device broken).  Returns 0 or -1. */
+int virtio_queue_enable(struct virtio_dev *d, int q);
+
+/* A kick that did not come through the eventfd (no KVM ioeventfd for this
+ * address): takes the lock and runs the device's queue_notify. */
+void virtio_queue_kick(struct virtio_dev *d, int q);
+
+/* --- for devices (lock held) --- */
+/* Put a chain on the used ring and interrupt the driver if it wants it. */
+void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t len);
+/* The guest broke the rules (malformed ring, impossible request): set
+ * NEEDS_RESET, interrupt for a config change, log one line, and stop
+ * processing until the driver resets the device. */
+void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Devices' constructors share this signature shape; see each header. */
+
+#endif
