@@ -27,8 +27,10 @@ BUILD_PKGS=(build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils pa
 #   rodata=off      skips re-mapping kernel text/rodata read-only (page-table work)
 #   percpu_alloc=page  cheaper first per-cpu chunk set-up than the embed allocator
 #   noreplace-smp   skips re-patching SMP alternatives
+#   printk.devkmsg=on  no rate limit on /dev/kmsg, where /init writes its results
+#                   (the default drops all but 10 lines per 5 s)
 # Power-off goes through ACPI (FADT PM1a control / \_S5), so no reboot=/acpi= options.
-BASE_CMDLINE="console=ttyS0 panic=-1 rodata=off percpu_alloc=page noreplace-smp"
+BASE_CMDLINE="console=ttyS0 panic=-1 rodata=off percpu_alloc=page noreplace-smp printk.devkmsg=on"
 # Only for the PVM backend: CPUID masks set by the monitor do not reach the guest there,
 # so the guest hides what the emulator cannot run: XSAVE family (noxsave) and POPCNT(151),
 # ERMS(297), FSRM(580), RDRAND(158), RDSEED(306), CX16(141), SMAP(308). These must be on
@@ -38,7 +40,9 @@ PVM_CMDLINE="noxsave clearcpuid=151,297,580,158,306,141,308"
 # Options that must survive merge_config.sh; failing to get any of them is fatal.
 REQUIRED_CONFIG=(CONFIG_64BIT=y CONFIG_PVH=y CONFIG_SERIAL_8250_CONSOLE=y
 	CONFIG_BLK_DEV_INITRD=y CONFIG_ACPI=y CONFIG_VIRTIO_PCI=y CONFIG_SMP=y
-	CONFIG_VIRTIO_MMIO=y CONFIG_BINFMT_SCRIPT=y CONFIG_DEVTMPFS=y)
+	CONFIG_VIRTIO_MMIO=y CONFIG_BINFMT_SCRIPT=y CONFIG_DEVTMPFS=y
+	CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y CONFIG_VIRTIO_BLK=y CONFIG_HW_RANDOM_VIRTIO=y
+	CONFIG_EXT4_FS=y)
 FORBIDDEN_CONFIG=(CONFIG_MODULES=y CONFIG_RANDOMIZE_BASE=y)
 
 die() { echo "build-linux-guest: error: $*" >&2; exit 1; }

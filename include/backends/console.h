@@ -34,6 +34,8 @@ int console_open(struct console *c, enum console_mode mode, const char *path);
 void console_close(struct console *c);
 /* The UART's transmit callback. */
 void console_tx(void *opaque, uint8_t byte);
+/* The virtio console's: a run of bytes. */
+void console_write(void *opaque, const uint8_t *buf, size_t len);
 /* Pass input through the escape handling: copies what the guest should get
  * into out (room for n bytes) and returns its length; *quit becomes true on
  * "Ctrl-A x". */

@@ -56,7 +56,9 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 };
 
-/* What a transport implements: how the device interrupts the driver. */
+/* What a transport implements: how the device interrupts the driver.
+ * Called with dev->lock held, from a vCPU or the event-loop thread; the
+ * core has already set the matching d->isr bit. */
 struct virtio_transport_ops {
 	void (*signal_queue)(struct virtio_dev *d, int q);   /* used buffers on q */
 	void (*signal_config)(struct virtio_dev *d);         /* config changed */
@@ -98,20 +100,30 @@ struct virtio_dev {
 };
 
 /* Initialise the common part (after the device filled its fields and mem,
- * loop): the lock, and one notify eventfd per queue added to the loop. */
+ * loop): the state, the lock, and one notify eventfd per queue added to the
+ * loop (none is watched when loop is NULL, e.g. in unit tests).  Checks
+ * name, mem, nr_queues and queue_max (a power of two <= VQ_MAX_SIZE).
+ * 0, or -1 with errno set. */
 int virtio_dev_init(struct virtio_dev *d);
+/* Undo virtio_dev_init: stop watching and close the notify eventfds, run
+ * ops->reset (lock taken here), destroy the lock.  Destroy the transport
+ * first (it holds the eventfds in KVM), then this, then free the device. */
 void virtio_dev_destroy(struct virtio_dev *d);
 
 /* --- for transports (lock held) --- */
 uint64_t virtio_offered_features(const struct virtio_dev *d);
-/* The driver writes features; only offered bits are kept. */
+/* The driver writes features; only offered bits are kept, and a write
+ * after FEATURES_OK is ignored. */
 void virtio_set_driver_features(struct virtio_dev *d, uint64_t features);
-/* The driver writes the status register: handles reset (0), FEATURES_OK
- * acceptance (cleared again when the features are unacceptable, e.g. no
- * VERSION_1), queue validation and ops->start on DRIVER_OK. */
+/* The driver writes the status register: handles reset (0: ops->reset,
+ * queues back to size queue_max and not ready, features, isr, broken
+ * cleared), FEATURES_OK acceptance (left clear when the features are
+ * unacceptable, e.g. no VERSION_1), and on DRIVER_OK (only after
+ * FEATURES_OK) each ready queue's event_idx, then ops->start.  Bits are
+ * only ever added, except by reset. */
 void virtio_set_status(struct virtio_dev *d, uint8_t status);
-/* The driver enables queue q: validates its rings (a bad one makes the
- * device broken).  Returns 0 or -1. */
+/* The driver enables queue q: validates its size (<= queue_max) and rings
+ * (a bad one makes the device broken).  Returns 0 or -1. */
 int virtio_queue_enable(struct virtio_dev *d, int q);
 
 /* A kick that did not come through the eventfd (no KVM ioeventfd for this
@@ -119,11 +131,17 @@ int virtio_queue_enable(struct virtio_dev *d, int q);
 void virtio_queue_kick(struct virtio_dev *d, int q);
 
 /* --- for devices (lock held) --- */
-/* Put a chain on the used ring and interrupt the driver if it wants it. */
+/* Put a chain on the used ring and interrupt the driver if it wants it:
+ * sets VIRTIO_ISR_QUEUE in d->isr, then transport->signal_queue.  Nothing
+ * happens while broken; a used ring outside RAM makes the device broken. */
 void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t len);
 /* The guest broke the rules (malformed ring, impossible request): set
- * NEEDS_RESET, interrupt for a config change, log one line, and stop
- * processing until the driver resets the device. */
+ * NEEDS_RESET, bump config_generation, log one line on stderr
+ * ("landlord: NAME: REASON; device needs reset"), and stop processing until
+ * the driver resets the device.  After DRIVER_OK it also sets
+ * VIRTIO_ISR_CONFIG and calls transport->signal_config (2.1.2); before,
+ * the driver finds the status bit when it reads status.  Only the first
+ * call until a reset does anything. */
 void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -20,6 +20,8 @@
 #define VRING_USED_F_NO_NOTIFY 1
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 
+#define VQ_NO_VECTOR       0xffff /* msix_vector: none (VIRTIO_MSI_NO_VECTOR) */
+
 /* The driver's view as the transport programs it.  The transport fills
  * size/desc/avail/used and sets ready; the walker keeps the indexes. */
 struct virtqueue {
@@ -56,23 +58,32 @@ struct vq_chain {
 	struct vq_buf bufs[VQ_MAX_CHAIN];
 };
 
-/* Reset the walker (queue disabled, indexes 0). */
+/* Reset the queue: every field 0 (not ready, no rings, size 0: the caller
+ * sets the size it offers), msix_vector VQ_NO_VECTOR. */
 void vq_reset(struct virtqueue *vq);
-/* Check the rings of a queue the driver has just enabled fit in guest RAM
- * and the size is valid.  0, or -1. */
+/* Check the rings of a queue the driver has just enabled fit in guest RAM,
+ * are aligned (desc 16, avail 2, used 4) and the size is valid.  0, or -1. */
 int vq_validate(const struct virtqueue *vq, const struct guest_mem *mem);
-/* Take the next available chain.  1: chain filled in; 0: ring empty;
- * -1: malformed ring (index jump beyond size, bad head, address outside
- * RAM, loop, chain too long, bad indirect table, write-before-read order). */
+/* Take the next available chain.  1: chain filled in; 0: ring empty (or
+ * queue not ready); -1: malformed ring (index jump beyond size, bad head,
+ * address outside RAM, zero-length buffer, loop, chain too long or over
+ * 4 GiB in total, bad indirect table, read-after-write order).  On an empty
+ * ring it re-enables kicks (as vq_set_notify(true)) and looks again, so a
+ * device that pops until 0 never misses a buffer; a device only needs
+ * vq_set_notify(false) as an optimisation while it works through a batch.
+ * The chain's host pointers stay valid while mem is mapped. */
 int vq_pop(struct virtqueue *vq, const struct guest_mem *mem, struct vq_chain *chain);
 /* Put a finished chain on the used ring (len = bytes written to it).
  * 0, or -1 if the used ring is not in guest RAM. */
 int vq_push(struct virtqueue *vq, const struct guest_mem *mem, uint16_t head, uint32_t len);
 /* Should the driver be interrupted for what was pushed since the last
- * notification?  Honours VRING_AVAIL_F_NO_INTERRUPT or used_event. */
+ * notification?  Honours VRING_AVAIL_F_NO_INTERRUPT or used_event (call it
+ * once after one or more vq_push; with EVENT_IDX it records what was
+ * signalled). */
 bool vq_need_notify(struct virtqueue *vq, const struct guest_mem *mem);
 /* Tell the driver whether the device wants kicks (VRING_USED_F_NO_NOTIFY,
- * or avail_event with EVENT_IDX). */
+ * or avail_event with EVENT_IDX).  After enabling, check the ring again
+ * (vq_pop) before sleeping: a buffer may have come while kicks were off. */
 void vq_set_notify(struct virtqueue *vq, const struct guest_mem *mem, bool enable);
 
 /* Copy helpers over a chain's readable / writable buffers, starting at

@@ -58,18 +58,25 @@ void console_close(struct console *c)
 	c->out_fd = -1;
 }
 
-void console_tx(void *opaque, uint8_t byte)
+void console_write(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct console *c = opaque;
 
-	if (c->out_fd < 0)
-		return;
-	for (;;) {
-		ssize_t n = write(c->out_fd, &byte, 1);
+	while (c->out_fd >= 0 && len) {
+		ssize_t n = write(c->out_fd, buf, len);
 
-		if (n == 1 || (n < 0 && errno != EINTR))
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			return;   /* a closed stdout must not stop the guest */
+		buf += n;
+		len -= n;
 	}
+}
+
+void console_tx(void *opaque, uint8_t byte)
+{
+	console_write(opaque, &byte, 1);
 }
 
 size_t console_filter_input(struct console *c, const uint8_t *in, size_t n,

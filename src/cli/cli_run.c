@@ -9,7 +9,7 @@
 #include "vmm/config.h"
 #include "vmm/vm.h"
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -21,6 +21,10 @@ static const struct option options[] = {
 	{ "console", required_argument, NULL, 's' },
 	{ "cpu-features", required_argument, NULL, OPT_CPU_FEATURES },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "disk", required_argument, NULL, 'd' },
+	{ "rng", optional_argument, NULL, OPT_RNG },
+	{ "console-device", required_argument, NULL, OPT_CONSOLE_DEVICE },
+	{ "virtio-transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -44,6 +48,14 @@ static void usage(FILE *f)
 	      "  -s, --console MODE       stdio (default), none, or file:PATH\n"
 	      "      --cpu-features LIST  hide or require CPU features: -xsave,-rdrand,+x2apic\n"
 	      "      --on-reboot ACTION   exit (default) or restart when the guest reboots\n"
+	      "  -d, --disk path=FILE[,ro][,id=NAME][,transport=pci|mmio]\n"
+	      "                           a virtio-blk disk (raw image or block device);\n"
+	      "                           repeat for more, the first is the guest's vda\n"
+	      "      --rng[=pci|mmio]     a virtio-rng device fed from getrandom()\n"
+	      "      --console-device DEV serial (default) or virtio: which device gets the\n"
+	      "                           console (virtio: the guest uses console=hvc0)\n"
+	      "      --virtio-transport T pci (default) or mmio, for devices that don't say;\n"
+	      "                           mmio devices are added to the kernel command line\n"
 	      "  -h, --help               this help\n"
 	      "\n"
 	      "exit status: 0 guest powered off (or rebooted with --on-reboot=exit),\n"
@@ -64,7 +76,7 @@ static void usage(FILE *f)
 	fputc('\n', f);
 }
 
-static int parse_option(struct vm_config *cfg, int opt, const char *arg, char *err, size_t errlen)
+static int parse_option(struct vm_config *cfg, int opt, char *arg, char *err, size_t errlen)
 {
 	switch (opt) {
 	case 'k': cfg->kernel_path = arg; return 0;
@@ -76,6 +88,10 @@ static int parse_option(struct vm_config *cfg, int opt, const char *arg, char *e
 	case 's': return vm_config_set_console(cfg, arg, err, errlen);
 	case OPT_ON_REBOOT: return vm_config_set_on_reboot(cfg, arg, err, errlen);
 	case OPT_CPU_FEATURES: return cpuid_parse_features(arg, &cfg->cpu_mask, err, errlen);
+	case 'd': return vm_config_add_disk(cfg, arg, err, errlen);
+	case OPT_RNG: return vm_config_set_rng(cfg, arg, err, errlen);
+	case OPT_CONSOLE_DEVICE: return vm_config_set_console_device(cfg, arg, err, errlen);
+	case OPT_TRANSPORT: return vm_config_set_transport(cfg, arg, err, errlen);
 	}
 	snprintf(err, errlen, "see landlord run --help");
 	return -1;
@@ -89,7 +105,7 @@ int cli_run(int argc, char **argv)
 
 	vm_config_defaults(&cfg);
 	opterr = 0;   /* report bad options ourselves, in one line */
-	while ((opt = getopt_long(argc, argv, "+k:i:c:m:p:n:s:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+k:i:c:m:p:n:s:d:h", options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return 0;

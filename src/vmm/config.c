@@ -134,6 +134,8 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (cfg->initrd_path && check_file("initrd", cfg->initrd_path, err, errlen) < 0)
 		return -1;
+	if (vm_config_validate_virtio(cfg, err, errlen) < 0)
+		return -1;
 	/* The mapping is lazy, but a guest promised more RAM than the host has
 	 * in RAM and swap together will be killed when it uses it. */
 	if (sysinfo(&si) == 0) {

@@ -301,6 +301,10 @@ int vm_run(const struct vm_config *cfg)
 	enum vm_stop why = VM_FAILED;
 	sigset_t set;
 
+	if (cfg->nr_disks || cfg->rng || cfg->console_device == CONSOLE_DEVICE_VIRTIO) {
+		warnx("virtio devices are not wired into the VM yet (work in progress)");
+		return EXIT_SETUP_ERROR;
+	}
 	if (kvm_open(&kvm) < 0)
 		return EXIT_SETUP_ERROR;
 	if (cfg->nr_cpus > kvm.max_vcpus) {
