@@ -276,7 +276,7 @@ LIST=$BUILD/initramfs.list
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	echo "nod /dev/null 0666 0 0 c 1 3"
-	for d in /bin /sbin /usr /usr/bin /usr/sbin /proc /sys /tmp /root /etc; do
+	for d in /bin /sbin /usr /usr/bin /usr/sbin /proc /sys /tmp /root /etc /mnt; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "file /bin/busybox $BUSYBOX_BIN 0755 0 0"

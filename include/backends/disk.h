@@ -83,6 +83,9 @@ void disk_submit(struct disk *d);
 unsigned disk_process(struct disk *d);
 /* Block until every queued request has completed (callbacks run). */
 void disk_drain(struct disk *d);
+/* Like disk_drain, but requests not started yet are dropped: their
+ * callbacks run with -ECANCELED (a device reset). */
+void disk_cancel(struct disk *d);
 /* Requests queued and not completed yet. */
 unsigned disk_busy(const struct disk *d);
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EL_MAX_WATCHES 32
+#define EL_MAX_WATCHES 128
 
 typedef void (*el_fn)(void *opaque, int fd, uint32_t events);
 

@@ -4,8 +4,20 @@
 #ifndef LANDLORD_KVM_KVM_H
 #define LANDLORD_KVM_KVM_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/kvm.h>
+
+/* MSI routes landlord can hand out: GSI 24 up to 24 + this - 1. */
+#define KVM_MSI_ROUTES_MAX 256
+
+struct kvm_msi_route {
+	bool used;                     /* allocated */
+	bool set;                      /* has a message: in the table */
+	uint64_t addr;
+	uint32_t data;
+};
 
 struct kvm {
 	int sys_fd;                    /* /dev/kvm */
@@ -14,6 +26,13 @@ struct kvm {
 	int max_vcpus;
 	struct kvm_cpuid2 *supported_cpuid;
 	struct kvm_msr_list *msr_list; /* MSRs KVM saves and restores */
+
+	/* Interrupt plumbing (kvm_irq.c), set up with the VM. */
+	bool has_irqfd, has_ioeventfd, has_ioeventfd_any_len;
+	bool has_irq_routing, has_signal_msi;
+	bool irq_ready;                /* irq_lock initialised */
+	pthread_mutex_t irq_lock;      /* msi_routes and the KVM table */
+	struct kvm_msi_route msi_routes[KVM_MSI_ROUTES_MAX];
 };
 
 /* Open /dev/kvm and read what it supports.  0, or -1 with a message that

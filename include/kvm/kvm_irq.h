@@ -41,6 +41,10 @@ int kvm_msi_route_set(struct kvm *k, uint32_t gsi, uint64_t addr, uint32_t data)
 /* Remove the route and free the GSI (unbind irqfds from it first). */
 void kvm_msi_route_free(struct kvm *k, uint32_t gsi);
 
+/* Deliver one MSI message now (KVM_SIGNAL_MSI): the fallback for a vector
+ * that has no route.  0, or -1 with errno set. */
+int kvm_signal_msi(struct kvm *k, uint64_t addr, uint32_t data);
+
 /* Routing state in struct kvm: set up by kvm_create_vm, freed by
  * kvm_destroy_vm (through these). */
 int kvm_irq_routing_init(struct kvm *k);

@@ -15,6 +15,7 @@
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "vmm/config.h"
+#include "vmm/vm_virtio.h"
 
 /* Process exit statuses of `landlord run`. */
 #define EXIT_GUEST_OK     0   /* guest powered off, or rebooted with --on-reboot=exit */
@@ -46,11 +47,13 @@ struct vm {
 
 	struct power_ctl power;
 	struct irq_line com1_irq;
+	struct irq_line pci_intx[2];      /* GSI_PCI_INTX_A, _B */
 	struct uart *uart;
 	struct i8042 *i8042;
 	struct rtc *rtc;
 	struct acpi_pm *acpi_pm;
 	struct pci_bus *pci;
+	struct vm_virtio virtio;
 
 	uint8_t input[64];      /* console bytes the UART has not taken yet */
 	size_t input_len;

@@ -8,6 +8,7 @@
 
 #include "arch/x86/layout.h"
 #include "kvm/kvm.h"
+#include "kvm/kvm_irq.h"
 
 /* Capabilities without which landlord cannot run a VM at all. */
 static const struct {
@@ -159,11 +160,12 @@ int kvm_create_vm(struct kvm *k)
 		warn("KVM_CREATE_PIT2");
 		return -1;
 	}
-	return 0;
+	return kvm_irq_routing_init(k);
 }
 
 void kvm_destroy_vm(struct kvm *k)
 {
+	kvm_irq_routing_free(k);
 	if (k->vm_fd >= 0)
 		close(k->vm_fd);
 	k->vm_fd = -1;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "kvm/kvm_irq.h"
 
 /* Register offsets (4.2.2, and linux/virtio_mmio.h) */
@@ -217,15 +218,18 @@ static void mmio_write_queue_ready(struct virtio_mmio *m, uint32_t val)
 		/* Linux writes 0 when it deletes a queue (after a reset, when the
 		 * queue is already off).  Forget the walker's position: a queue
 		 * enabled again starts from index 0. */
-		vq->ready = false;
 		vq_reset(vq);
+		vq->size = m->d->queue_max;   /* QueueNum's default, as after reset */
 	}
 }
 
 static void mmio_write_status(struct virtio_mmio *m, uint32_t val)
 {
-	virtio_set_status(m->d, (uint8_t)val);
-	if (val == 0) {
+	/* The status is the low byte; the upper ones are reserved. */
+	uint8_t status = (uint8_t)val;
+
+	virtio_set_status(m->d, status);
+	if (status == 0) {
 		m->device_feat_sel = 0;
 		m->driver_feat_sel = 0;
 		m->queue_sel = 0;
@@ -302,27 +306,13 @@ static void mmio_config_access(struct virtio_mmio *m, uint64_t off, uint8_t *dat
 		return;
 	}
 	if (is_write) {
-		if (d->ops->config_write)
+		if (d->ops && d->ops->config_write)
 			d->ops->config_write(d, (uint32_t)off, data, len);
 	} else {
 		memset(data, 0, len);
-		if (d->ops->config_read)
+		if (d->ops && d->ops->config_read)
 			d->ops->config_read(d, (uint32_t)off, data, len);
 	}
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
 }
 
 void virtio_mmio_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,

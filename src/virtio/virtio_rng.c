@@ -15,17 +15,15 @@
 #include "virtio/virtio_rng.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <sys/epoll.h>
 
 #define RNG_QUEUE_SIZE   256
 #define RNG_CHUNK_MAX    (64 * 1024)   /* bytes into one chain per pass */
@@ -69,7 +67,8 @@ static void rng_refill(struct virtio_rng *r)
 		r->last_ns = now;
 		return;
 	}
-	/* elapsed < 1e9 and rate <= 2^34: the product fits. */
+	/* elapsed < 1e9 and rate <= 2^34 (VIRTIO_RNG_MAX_RATE): both this
+	 * product and add * NSEC below stay under 2^64. */
 	add = elapsed * r->rate / NSEC;
 	if (add == 0)
 		return;

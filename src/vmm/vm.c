@@ -17,6 +17,7 @@
 #include "arch/x86/cpu_setup.h"
 #include "arch/x86/layout.h"
 #include "devices/uart.h"
+#include "virtio/virtio_console.h"
 #include "vmm/vm.h"
 
 #define INPUT_RETRY_NS (10 * 1000 * 1000)   /* UART full: look again in 10 ms */
@@ -89,10 +90,13 @@ static void pause_input(struct vm *vm, int fd)
 	timerfd_settime(vm->input_timer_fd, 0, &t, NULL);
 }
 
-/* Offer the held-back bytes again; true when none are left. */
+/* Offer the held-back bytes again, to whichever device is the console;
+ * true when none are left. */
 static bool flush_input(struct vm *vm)
 {
-	size_t n = uart_receive(vm->uart, vm->input, vm->input_len);
+	size_t n = vm->virtio.console ?
+		   virtio_console_input(vm->virtio.console, vm->input, vm->input_len) :
+		   uart_receive(vm->uart, vm->input, vm->input_len);
 
 	memmove(vm->input, vm->input + n, vm->input_len - n);
 	vm->input_len -= n;
@@ -107,7 +111,9 @@ static void on_input(void *opaque, int fd, uint32_t events)
 	bool quit = false;
 	ssize_t n;
 
-	room = flush_input(vm) ? uart_rx_space(vm->uart) : 0;
+	room = 0;
+	if (flush_input(vm))
+		room = vm->virtio.console ? sizeof(in) : uart_rx_space(vm->uart);
 	if (room == 0) {
 		pause_input(vm, fd);
 		return;
@@ -205,10 +211,16 @@ static int vm_create(struct vm *vm)
 		.rsdp = LAYOUT_ACPI,
 	};
 	struct boot_info boot;
-	char err[256];
+	char err[256], cmdline[LAYOUT_CMDLINE_MAX];
 
-	if (kvm_create_vm(vm->kvm) < 0 || map_memory(vm) < 0 || vm_devices_create(vm) < 0)
+	if (kvm_create_vm(vm->kvm) < 0 || map_memory(vm) < 0 || vm_devices_create(vm) < 0 ||
+	    vm_virtio_create(vm) < 0)
 		return -1;
+	if (vm_virtio_cmdline(vm, cmdline, sizeof(cmdline)) < 0) {
+		warnx("kernel command line too long with the virtio-mmio devices added");
+		return -1;
+	}
+	spec.cmdline = cmdline;
 	if (x86_boot_load(&vm->mem, &spec, &boot, err, sizeof(err)) < 0) {
 		warnx("kernel %s: %s", vm->cfg->kernel_path, err);
 		return -1;
@@ -227,6 +239,7 @@ static void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	vm_virtio_destroy(vm);
 	vm_devices_destroy(vm);
 	kvm_destroy_vm(vm->kvm);
 	gm_unmap(&vm->mem);
@@ -301,10 +314,6 @@ int vm_run(const struct vm_config *cfg)
 	enum vm_stop why = VM_FAILED;
 	sigset_t set;
 
-	if (cfg->nr_disks || cfg->rng || cfg->console_device == CONSOLE_DEVICE_VIRTIO) {
-		warnx("virtio devices are not wired into the VM yet (work in progress)");
-		return EXIT_SETUP_ERROR;
-	}
 	if (kvm_open(&kvm) < 0)
 		return EXIT_SETUP_ERROR;
 	if (cfg->nr_cpus > kvm.max_vcpus) {

@@ -71,7 +71,9 @@ int vm_devices_create(struct vm *vm)
 	vm->i8042 = i8042_create(&vm->power);
 	vm->rtc = rtc_create();
 	vm->acpi_pm = acpi_pm_create(&vm->power);
-	vm->pci = pci_bus_create();
+	vm->pci_intx[0] = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = GSI_PCI_INTX_A };
+	vm->pci_intx[1] = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = GSI_PCI_INTX_B };
+	vm->pci = pci_bus_create(&vm->mmio, vm->pci_intx);
 	if (put(vm, &vm->pio, PORT_COM1, 8, uart_io, vm->uart, "COM1") < 0 ||
 	    put(vm, &vm->pio, PORT_I8042_DATA, 5, i8042_io, vm->i8042, "i8042") < 0 ||
 	    put(vm, &vm->pio, PORT_RTC, 2, rtc_io, vm->rtc, "RTC") < 0 ||

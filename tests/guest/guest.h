@@ -10,6 +10,8 @@ typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
+typedef int16_t s16;
+typedef int32_t s32;
 typedef int64_t s64;
 
 #define NORETURN __attribute__((noreturn))
@@ -259,6 +261,14 @@ struct guest_test {
 };
 extern const struct guest_test guest_tests[];
 extern const unsigned guest_tests_count;
+
+/* virtio tests (virtio_blk.c, virtio_tests.c; the drivers: virtio.h) */
+void test_virtio_blk(void);
+void test_virtio_blk_ro(void);
+void test_virtio_blk_read(void);
+void test_virtio_rng(void);
+void test_virtio_console(void);
+void test_virtio_hostile(void);
 
 /* ---- symbols from entry.S ---- */
 extern char isr_stubs[];

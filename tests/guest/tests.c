@@ -635,5 +635,11 @@ const struct guest_test guest_tests[] = {
     { "triplefault", test_triplefault },
     { "exception", test_exception },
     { "fail", test_fail_selftest },
+    { "virtio-blk", test_virtio_blk },
+    { "virtio-blk-ro", test_virtio_blk_ro },
+    { "virtio-blk-read", test_virtio_blk_read },
+    { "virtio-rng", test_virtio_rng },
+    { "virtio-console", test_virtio_console },
+    { "virtio-hostile", test_virtio_hostile },
 };
 const unsigned guest_tests_count = ARRAY_SIZE(guest_tests);

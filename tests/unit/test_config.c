@@ -63,11 +63,75 @@ static void validate(void **state)
 	assert_non_null(strstr(err, "more than this host has"));
 }
 
+static void disks(void **state)
+{
+	struct vm_config c;
+	char err[256];
+	char a[] = "path=/tmp/a.img", b[] = "path=/tmp/b.img,ro,id=data,transport=mmio";
+	char dup[] = "path=/tmp/c.img,id=data", nopath[] = "ro,id=x", badkey[] = "path=/x,size=1";
+	char badtp[] = "path=/x,transport=usb", badid[] = "path=/x,id=a/b";
+	char longid[] = "path=/x,id=abcdefghijklmnopqrstu";
+
+	vm_config_defaults(&c);
+	assert_int_equal(vm_config_add_disk(&c, a, err, sizeof(err)), 0);
+	assert_string_equal(c.disks[0].path, "/tmp/a.img");
+	assert_string_equal(c.disks[0].id, "vda");
+	assert_false(c.disks[0].read_only);
+	assert_int_equal(vm_config_disk_transport(&c, 0), TRANSPORT_PCI);
+	assert_int_equal(vm_config_add_disk(&c, b, err, sizeof(err)), 0);
+	assert_true(c.disks[1].read_only);
+	assert_string_equal(c.disks[1].id, "data");
+	assert_int_equal(vm_config_disk_transport(&c, 1), TRANSPORT_MMIO);
+	assert_int_equal(vm_config_add_disk(&c, dup, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(vm_config_add_disk(&c, nopath, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "path"));
+	assert_int_equal(vm_config_add_disk(&c, badkey, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "size=1"));
+	assert_int_equal(vm_config_add_disk(&c, badtp, err, sizeof(err)), -1);
+	assert_int_equal(vm_config_add_disk(&c, badid, err, sizeof(err)), -1);
+	assert_int_equal(vm_config_add_disk(&c, longid, err, sizeof(err)), -1);
+	assert_int_equal(c.nr_disks, 2);
+
+	assert_int_equal(vm_config_set_transport(&c, "mmio", err, sizeof(err)), 0);
+	assert_int_equal(vm_config_disk_transport(&c, 0), TRANSPORT_MMIO);
+	assert_int_equal(vm_config_set_transport(&c, "isa", err, sizeof(err)), -1);
+	assert_int_equal(vm_config_set_rng(&c, NULL, err, sizeof(err)), 0);
+	assert_true(c.rng);
+	assert_int_equal(vm_config_rng_transport(&c), TRANSPORT_MMIO);
+	assert_int_equal(vm_config_set_rng(&c, "pci", err, sizeof(err)), 0);
+	assert_int_equal(vm_config_rng_transport(&c), TRANSPORT_PCI);
+	assert_int_equal(vm_config_set_rng(&c, "usb", err, sizeof(err)), -1);
+	assert_int_equal(vm_config_set_console_device(&c, "virtio", err, sizeof(err)), 0);
+	assert_int_equal(c.console_device, CONSOLE_DEVICE_VIRTIO);
+	assert_int_equal(vm_config_set_console_device(&c, "tty", err, sizeof(err)), -1);
+}
+
+static void disk_files(void **state)
+{
+	struct vm_config c;
+	char err[256];
+	char missing[] = "path=/nonexistent/disk.img", dir[] = "path=/tmp";
+
+	vm_config_defaults(&c);
+	c.kernel_path = "/proc/self/exe";
+	assert_int_equal(vm_config_add_disk(&c, missing, err, sizeof(err)), 0);
+	assert_int_equal(vm_config_validate(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+	vm_config_defaults(&c);
+	c.kernel_path = "/proc/self/exe";
+	assert_int_equal(vm_config_add_disk(&c, dir, err, sizeof(err)), 0);
+	assert_int_equal(vm_config_validate(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file or block device"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(options),
 		cmocka_unit_test(validate),
+		cmocka_unit_test(disks),
+		cmocka_unit_test(disk_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

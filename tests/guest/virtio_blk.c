@@ -1,0 +1,352 @@
+/* landlord test guest: virtio-blk tests (virtio 1.2, 5.2).
+ *
+ * virtio-blk       writes a pattern to regions of each disk (direct chains,
+ *                  a 68 KiB request over many descriptors, an indirect table),
+ *                  flushes, reads back through other splits and compares;
+ *                  out-of-range and unsupported requests; GET_ID.
+ * virtio-blk-ro    a read-only disk: known content reads back, a write ends
+ *                  with VIRTIO_BLK_S_IOERR and changes nothing.
+ * virtio-blk-read  reads the disk in 1 MiB requests and reports the rate.
+ *
+ * The pattern (tests/integration/cases_virtio.py computes the same): 64-bit
+ * little-endian word i (0..63) of sector s on a disk with seed k is
+ *     0x6C616E646C6F7264 ^ (k << 56) ^ (s << 8) ^ i
+ * with k = the disk's index in discovery order (0 = first). */
+#include "virtio.h"
+
+#define BLK_F_SIZE_MAX 1
+#define BLK_F_SEG_MAX 2
+#define BLK_F_RO 5
+#define BLK_F_BLK_SIZE 6
+#define BLK_F_FLUSH 9
+
+#define BLK_T_IN 0
+#define BLK_T_OUT 1
+#define BLK_T_FLUSH 4
+#define BLK_T_GET_ID 8
+#define BLK_S_OK 0
+#define BLK_S_IOERR 1
+#define BLK_S_UNSUPP 2
+
+#define SECTOR 512u
+#define PATTERN_MAGIC 0x6C616E646C6F7264ull
+#define RO_SEED 0x52   /* the read-only image's content uses this seed */
+
+struct blk_hdr {
+    u32 type;
+    u32 reserved;
+    u64 sector;
+} PACKED;
+
+struct blk {
+    struct vdev d;
+    u64 capacity;
+    u32 seg_max, size_max;
+    struct blk_hdr *hdr;
+    volatile u8 *status;
+    struct vring_desc *itable;
+    u8 *buf;
+};
+
+static u64 pattern_word(u64 seed, u64 sector, u64 i)
+{
+    return PATTERN_MAGIC ^ (seed << 56) ^ (sector << 8) ^ i;
+}
+
+static void pattern_fill(u64 *w, u64 seed, u64 sector, u64 nsec)
+{
+    for (u64 s = 0; s < nsec; s++)
+        for (u64 i = 0; i < SECTOR / 8; i++)
+            *w++ = pattern_word(seed, sector + s, i);
+}
+
+/* Returns 1 if it matches; otherwise prints the first difference. */
+static int pattern_check(const u64 *w, u64 seed, u64 sector, u64 nsec)
+{
+    for (u64 s = 0; s < nsec; s++)
+        for (u64 i = 0; i < SECTOR / 8; i++) {
+            u64 want = pattern_word(seed, sector + s, i), got = *w++;
+            if (got != want) {
+                printk("blk: sector %lu word %lu: got 0x%lx, want 0x%lx\n", sector + s, i, got,
+                       want);
+                return 0;
+            }
+        }
+    return 1;
+}
+
+static void blk_open(struct blk *b, unsigned nth, u64 want)
+{
+    const char *why = "?";
+    if (!vdev_find(VIRTIO_ID_BLOCK, nth, &b->d))
+        test_fail("no virtio-blk device #%u (PCI 1af4:1042 or virtio_mmio.device=)", nth);
+    if (cmdline_u64("event_idx", 1))
+        want |= 1ull << VF_EVENT_IDX;
+    want |= (1ull << VF_INDIRECT_DESC) | (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_SIZE_MAX) |
+            (1ull << BLK_F_BLK_SIZE) | (1ull << BLK_F_FLUSH) | (1ull << BLK_F_RO);
+    if (vdev_init(&b->d, want, 1, 32, &why) < 0)
+        test_fail("%s: %s", b->d.where, why);
+    b->capacity = vdev_cfg64(&b->d, 0);
+    b->size_max = vdev_has(&b->d, BLK_F_SIZE_MAX) ? vdev_cfg32(&b->d, 8) : 0;
+    b->seg_max = vdev_has(&b->d, BLK_F_SEG_MAX) ? vdev_cfg32(&b->d, 12) : 0;
+    if (!b->hdr) {
+        b->hdr = dma_alloc(sizeof(*b->hdr), 16);
+        b->status = dma_alloc(8, 8);
+        b->itable = dma_alloc(16 * 16, 16);
+    }
+    printk("blk%u: %s irq=%s features=0x%lx capacity=%lu seg_max=%u size_max=%u queue=%u\n",
+           nth, b->d.where, virq_mode_name(b->d.irq), b->d.features, b->capacity, b->seg_max,
+           b->size_max, b->d.vqs[0].size);
+}
+
+/* One request: header, data split into nseg buffers, status byte.  With
+ * indirect, the whole chain goes into the indirect table.  Returns the
+ * status byte, or fails the test when the device does not answer. */
+static u8 blk_request(struct blk *b, u32 type, u64 sector, void *data, u32 len, int nseg,
+                      int write, int indirect, const u32 *split)
+{
+    struct vdev *d = &b->d;
+    struct vq *q = &d->vqs[0];
+    struct vbuf v[20];
+    int n = 0;
+    if (nseg > 18)
+        test_fail("internal: %d segments", nseg);
+    b->hdr->type = type;
+    b->hdr->reserved = 0;
+    b->hdr->sector = sector;
+    *b->status = 0xFF;
+    v[n++] = (struct vbuf){ (u64)(uintptr_t)b->hdr, sizeof(*b->hdr), 0 };
+    u64 a = (u64)(uintptr_t)data;
+    u32 left = len;
+    for (int k = 0; k < nseg && left; k++) {
+        u32 seg = split ? split[k] : (k + 1 == nseg ? left : len / (u32)nseg);
+        if (seg > left)
+            seg = left;
+        v[n++] = (struct vbuf){ a, seg, !write };
+        a += seg;
+        left -= seg;
+    }
+    v[n++] = (struct vbuf){ (u64)(uintptr_t)b->status, 1, 1 };
+    int head = indirect ? vq_add_indirect(q, v, n, b->itable) : vq_add(q, v, n);
+    if (head < 0)
+        test_fail("%s: no room for a %d-descriptor request", d->where, n);
+    vq_kick(d, q);
+    const char *why = "?";
+    u32 used_len = 0;
+    int got = vq_wait_used(d, q, &used_len, 5000, &why);
+    if (got < 0)
+        test_fail("%s: request type %u sector %lu: %s", d->where, type, sector, why);
+    if (got != head)
+        test_fail("%s: used head %d, submitted %d", d->where, got, head);
+    u8 st = *b->status;
+    if (st == 0xFF)
+        test_fail("%s: request type %u sector %lu completed without a status byte", d->where,
+                  type, sector);
+    /* 2.7.8.1: len is the number of bytes written into the chain */
+    u32 want_len = (type == BLK_T_IN && st == BLK_S_OK) ? len + 1 : 0;
+    if (want_len && used_len != want_len)
+        test_fail("%s: read of %u bytes: used len %u, want %u", d->where, len, used_len,
+                  want_len);
+    if (!want_len && (used_len < 1 || used_len > (write ? 1 : len) + 1))
+        test_fail("%s: request type %u: used len %u out of range", d->where, type, used_len);
+    return st;
+}
+
+struct region {
+    u64 sector, nsec;
+    int wseg, windirect;     /* how it is written */
+    int rseg, rindirect;     /* and read back */
+    const u32 *rsplit;
+};
+
+static const u32 split_c_read[] = { 512, 3584, 4096 };
+
+static void blk_pattern_disk(struct blk *b, unsigned k)
+{
+    struct vdev *d = &b->d;
+    if (vdev_has(d, BLK_F_RO))
+        test_fail("%s: the device offers VIRTIO_BLK_F_RO", d->where);
+    if (!vdev_has(d, BLK_F_FLUSH))
+        test_fail("%s: the device does not offer VIRTIO_BLK_F_FLUSH", d->where);
+    if (!vdev_has(d, VF_INDIRECT_DESC))
+        test_fail("%s: the device does not offer VIRTIO_F_INDIRECT_DESC", d->where);
+    if (b->capacity < 1100)
+        test_fail("%s: capacity %lu sectors; the test needs at least 1100", d->where,
+                  b->capacity);
+    int many = 17;   /* 68 KiB in 4 KiB descriptors */
+    if (b->seg_max && b->seg_max < (u32)many)
+        many = (int)b->seg_max;
+    if (b->size_max && b->size_max < 69632u / (u32)many)
+        test_fail("%s: size_max %u too small for the test", d->where, b->size_max);
+    const struct region regions[] = {
+        { 0, 1, 1, 0, 1, 0, 0 },
+        { 8, 136, many, 0, 2, 0, 0 },
+        { 1000, 16, 2, 1, 3, 1, split_c_read },
+        { b->capacity - 1, 1, 1, 0, 1, 1, 0 },
+    };
+    if (!b->buf)
+        b->buf = dma_alloc(136 * SECTOR, 4096);
+    for (unsigned r = 0; r < ARRAY_SIZE(regions); r++) {
+        const struct region *g = &regions[r];
+        u32 len = (u32)(g->nsec * SECTOR);
+        pattern_fill((u64 *)b->buf, k, g->sector, g->nsec);
+        u8 st = blk_request(b, BLK_T_OUT, g->sector, b->buf, len, g->wseg, 1, g->windirect, 0);
+        if (st != BLK_S_OK)
+            test_fail("%s: write of %lu sectors at %lu: status %u", d->where, g->nsec, g->sector,
+                      st);
+    }
+    u8 st = blk_request(b, BLK_T_FLUSH, 0, 0, 0, 0, 1, 0, 0);
+    if (st != BLK_S_OK)
+        test_fail("%s: flush: status %u", d->where, st);
+    for (unsigned r = 0; r < ARRAY_SIZE(regions); r++) {
+        const struct region *g = &regions[r];
+        u32 len = (u32)(g->nsec * SECTOR);
+        for (u32 i = 0; i < len / 8; i++)   /* stale data must not pass the compare */
+            ((u64 *)b->buf)[i] = 0xEEEEEEEEEEEEEEEEull;
+        st = blk_request(b, BLK_T_IN, g->sector, b->buf, len, g->rseg, 0, g->rindirect,
+                         g->rsplit);
+        if (st != BLK_S_OK)
+            test_fail("%s: read of %lu sectors at %lu: status %u", d->where, g->nsec, g->sector,
+                      st);
+        if (!pattern_check((const u64 *)b->buf, k, g->sector, g->nsec))
+            test_fail("%s: sectors %lu+%lu read back differently", d->where, g->sector, g->nsec);
+    }
+    printk("blk%u_regions=%u\n", k, (unsigned)ARRAY_SIZE(regions));
+}
+
+/* Requests the device must refuse. */
+static void blk_bad_requests(struct blk *b, unsigned k)
+{
+    struct vdev *d = &b->d;
+    u8 st = blk_request(b, BLK_T_IN, b->capacity, b->buf, SECTOR, 1, 0, 0, 0);
+    printk("blk%u_oob_read_status=%u\n", k, st);
+    if (st != BLK_S_IOERR)
+        test_fail("%s: read at sector %lu (= capacity): status %u, want IOERR", d->where,
+                  b->capacity, st);
+    st = blk_request(b, BLK_T_IN, b->capacity - 1, b->buf, 2 * SECTOR, 1, 0, 0, 0);
+    printk("blk%u_straddle_read_status=%u\n", k, st);
+    if (st != BLK_S_IOERR)
+        test_fail("%s: 2-sector read at capacity-1: status %u, want IOERR", d->where, st);
+    st = blk_request(b, 0x7777, 0, b->buf, SECTOR, 1, 0, 0, 0);
+    printk("blk%u_unsupp_status=%u\n", k, st);
+    if (st != BLK_S_UNSUPP)
+        test_fail("%s: request type 0x7777: status %u, want UNSUPP", d->where, st);
+}
+
+static void blk_get_id(struct blk *b, unsigned k, char *id)
+{
+    memset(b->buf, 0, 64);
+    u8 st = blk_request(b, BLK_T_GET_ID, 0, b->buf, 20, 1, 0, 0, 0);
+    if (st != BLK_S_OK)
+        test_fail("%s: GET_ID: status %u", b->d.where, st);
+    for (int i = 0; i < 20; i++) {
+        char c = (char)b->buf[i];
+        id[i] = (c >= 0x20 && c < 0x7F) || !c ? c : '?';
+    }
+    id[20] = '\0';
+    printk("blk%u_id=%s\n", k, id);
+}
+
+static struct blk blks[4];
+
+void test_virtio_blk(void)
+{
+    unsigned disks = (unsigned)cmdline_u64("disks", 1);
+    if (disks < 1 || disks > ARRAY_SIZE(blks))
+        test_fail("disks=%u: 1 to %u", disks, (unsigned)ARRAY_SIZE(blks));
+    char id0[21] = "";
+    for (unsigned k = 0; k < disks; k++) {
+        struct blk *b = &blks[k];
+        char id[21];
+        blk_open(b, k, 0);
+        blk_pattern_disk(b, k);
+        blk_bad_requests(b, k);
+        blk_get_id(b, k, id);
+        if (!k)
+            memcpy(id0, id, sizeof(id0));
+        printk("blk%u_irqs=%u\n", k, b->d.queue_irqs);
+        if (b->d.irq != VIRQ_POLL && !b->d.queue_irqs)
+            test_fail("%s: no queue interrupt", b->d.where);
+        vdev_irq_off(&b->d);
+    }
+    printk("blk_capacity=%lu\n", blks[0].capacity);
+    printk("blk_id=%s\n", id0);
+    test_pass();
+}
+
+void test_virtio_blk_ro(void)
+{
+    struct blk *b = &blks[0];
+    blk_open(b, 0, 0);
+    struct vdev *d = &b->d;
+    if (!vdev_has(d, BLK_F_RO))
+        test_fail("%s: the device does not offer VIRTIO_BLK_F_RO", d->where);
+    printk("ro_feature=1\n");
+    b->buf = dma_alloc(8 * SECTOR, 4096);
+    u8 st = blk_request(b, BLK_T_IN, 0, b->buf, 8 * SECTOR, 1, 0, 0, 0);
+    if (st != BLK_S_OK || !pattern_check((const u64 *)b->buf, RO_SEED, 0, 8))
+        test_fail("%s: sectors 0-7 do not hold the image's content (status %u)", d->where, st);
+    printk("ro_read_ok=1\n");
+    memset(b->buf, 0xA5, SECTOR);
+    st = blk_request(b, BLK_T_OUT, 0, b->buf, SECTOR, 1, 1, 0, 0);
+    printk("ro_write_status=%u\n", st);
+    if (st != BLK_S_IOERR)
+        test_fail("%s: write to a read-only disk: status %u, want IOERR (1)", d->where, st);
+    st = blk_request(b, BLK_T_IN, 0, b->buf, SECTOR, 1, 0, 0, 0);
+    if (st != BLK_S_OK || !pattern_check((const u64 *)b->buf, RO_SEED, 0, 1))
+        test_fail("%s: sector 0 changed after the refused write", d->where);
+    printk("ro_unchanged=1\n");
+    vdev_irq_off(d);
+    test_pass();
+}
+
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
+
+/* Reads mib= MiB (default: the whole disk, at most 256) in 1 MiB requests;
+ * the first word of each 4 KiB block must be MAGIC ^ block number. */
+void test_virtio_blk_read(void)
+{
+    struct blk *b = &blks[0];
+    blk_open(b, 0, 0);
+    struct vdev *d = &b->d;
+    u64 disk_mib = b->capacity / 2048;
+    u64 mib = cmdline_u64("mib", disk_mib < 256 ? disk_mib : 256);
+    if (!mib || mib > disk_mib)
+        test_fail("mib=%lu but the disk has %lu MiB", mib, disk_mib);
+    const u32 chunk = 1u << 20;
+    int nseg = 1;
+    if (b->size_max)
+        nseg = (int)((chunk + b->size_max - 1) / b->size_max);
+    if (nseg > 16 || (b->seg_max && (u32)nseg > b->seg_max))
+        test_fail("%s: size_max %u / seg_max %u cannot carry 1 MiB requests", d->where,
+                  b->size_max, b->seg_max);
+    u8 *buf = dma_alloc(chunk, 4096);
+    u64 t0 = rdtsc();
+    udelay(10000);
+    u64 tsc_hz = (rdtsc() - t0) * 100;
+    u64 start = rdtsc();
+    for (u64 m = 0; m < mib; m++) {
+        u8 st = blk_request(b, BLK_T_IN, m * 2048, buf, chunk, nseg, 0, 0, 0);
+        if (st != BLK_S_OK)
+            test_fail("%s: 1 MiB read at MiB %lu: status %u", d->where, m, st);
+        for (u64 blk = 0; blk < 256; blk++) {
+            u64 want = PATTERN_MAGIC ^ (m * 256 + blk), got = *(const u64 *)(buf + blk * 4096);
+            if (got != want)
+                test_fail("%s: 4 KiB block %lu: 0x%lx, want 0x%lx", d->where, m * 256 + blk,
+                          got, want);
+        }
+    }
+    u64 ticks = rdtsc() - start;
+    u64 us = tsc_hz ? ticks / (tsc_hz / 1000000 ? tsc_hz / 1000000 : 1) : 0;
+    printk("read_mib=%lu\n", mib);
+    printk("read_us=%lu (tsc %lu Hz)\n", us, tsc_hz);
+    if (us)
+        printk("read_mib_per_s=%lu\n", mib * 1000000 / us);
+    vdev_irq_off(d);
+    test_pass();
+}
