@@ -12,6 +12,7 @@ mkdir -p "$out"
 declare -A deps=(
 	[fuzz_boot]="src/arch/x86/boot.c src/arch/x86/boot_elf.c src/base/guest_mem.c"
 	[fuzz_cpu_features]="src/arch/x86/cpuid.c"
+	[fuzz_virtqueue]="src/virtio/virtqueue.c src/base/guest_mem.c"
 	[fuzz_devices]="src/devices/bus.c src/devices/uart.c src/devices/i8042.c src/devices/rtc.c src/devices/acpi_pm.c src/devices/pci.c"
 )
 

@@ -106,8 +106,8 @@ struct pci_ids {
 
 /* mmio: the bus to claim the BAR window on (NULL: none; pci_mmio_io still
  * decodes, for tests); intx: the lines for GSI_PCI_INTX_A and _B, in that order,
- * copied (NULL: INTx goes nowhere). */
-struct pci_bus *pci_bus_create(struct bus *mmio, const struct irq_line intx[PCI_NR_INTX_LINES]);
+ * copied; PCI_NR_INTX_LINES of them (NULL: INTx goes nowhere). */
+struct pci_bus *pci_bus_create(struct bus *mmio, const struct irq_line *intx);
 void pci_bus_destroy(struct pci_bus *pci);
 /* Put dev in slot (1..31) or the first free slot when slot < 0, assign its
  * BARs, turn memory decoding on (calling bar_moved for each), and set its

@@ -508,7 +508,7 @@ void pci_bus_remove(struct pci_bus *pci, struct pci_device *dev)
 	pthread_mutex_unlock(&pci->lock);
 }
 
-struct pci_bus *pci_bus_create(struct bus *mmio, const struct irq_line intx[PCI_NR_INTX_LINES])
+struct pci_bus *pci_bus_create(struct bus *mmio, const struct irq_line *intx)
 {
 	struct pci_bus *pci = calloc(1, sizeof(*pci));
 

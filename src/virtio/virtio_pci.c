@@ -1,80 +1,39 @@
 /* The modern virtio PCI transport (virtio 1.2, 4.1); the BAR layout is in
  * virtio/virtio_pci.h.
  *
- * Every register access comes from a vCPU thread through pci.c's window
- * and takes the device's lock; so do the configuration-space hooks (MSI-X
- * control, BAR moves), which pci.c calls with its own locks held.  The
- * device signals interrupts with the lock held, from any thread.
+ * Register accesses come from vCPU threads through pci.c's window and take
+ * the device's lock, as do the config-space hooks (MSI-X control, BAR
+ * moves) that pci.c calls with its own locks held.  The device signals
+ * interrupts with the lock held, from any thread.
  *
- * Common configuration: each field is written with its natural width at
- * its own offset (the 64-bit queue addresses as two 32-bit halves, or one
- * 64-bit access); any other write is ignored.  Reads have no side effects,
- * so any bytes of the 56-byte block may be read.  A queue_select beyond
- * the device's queues reads zeros and ignores writes; a live queue's size
- * and addresses are read-only.  A queue_size that is no power of two or
- * exceeds queue_max is stored as written, so enabling the queue fails and
- * the device asks for a reset, instead of the driver running with a size
- * it did not choose.
+ * Common configuration: a field is written with its natural width at its
+ * own offset (queue addresses as 32-bit halves or one 64-bit access); other
+ * writes are ignored.  Reads have no side effects, so any bytes may be
+ * read.  A queue_select beyond the queues reads zeros and ignores writes; a
+ * live queue's size and addresses are read-only.  A queue_size that is no
+ * power of two or exceeds queue_max is kept as written, so enabling the
+ * queue fails and the device asks for a reset.
  *
- * MSI-X: nr_queues + 1 vectors.  A vector the driver assigns (msix_config
- * or queue_msix_vector) gets a KVM MSI route and an irqfd, so raising it is
- * a write(2).  The route follows the table entry; Linux masks an entry
- * before rewriting it, so the route is brought up to date when the entry is
- * unmasked (or at once if it is being rewritten unmasked).  A masked vector
- * (entry or function mask) sets its pending bit instead, and fires when
- * unmasked.  An out-of-range vector reads back as VIRTIO_MSI_NO_VECTOR, the
- * driver's signal that the assignment failed.  Without MSI-X, the ISR
- * status and INTA: the line is up while the ISR is non-zero, and reading the
- * ISR clears it and drops the line.
+ * Interrupts: with MSI-X on, the vector of the queue or of msix_config
+ * (virtio_pci_msix.c); without, the ISR and INTA, up while the ISR is
+ * non-zero; reading the ISR clears it and drops the line.
  *
- * A reset (device_status 0) returns the queues and vectors to their initial
- * state (every vector VIRTIO_MSI_NO_VECTOR, routes released); the MSI-X
- * table itself is PCI state and stays. */
+ * Kicks: each queue's notify address is a KVM ioeventfd on the device's
+ * notify eventfd, moved with the BAR; a write that still reaches
+ * bar_access (no ioeventfd) kicks the queue itself.
+ *
+ * Reset (device_status 0) sets every vector to VIRTIO_MSI_NO_VECTOR and
+ * releases the routes; the MSI-X table itself is PCI state and stays. */
 #include "virtio/virtio_pci.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <linux/virtio_pci.h>
 
 #include "base/bytes.h"
 #include "kvm/kvm_irq.h"
-
-#define NR_VECTORS_MAX (VIRTIO_MAX_QUEUES + 1)
-
-/* MSI-X table entry dwords. */
-enum { MSIX_ADDR_LO, MSIX_ADDR_HI, MSIX_DATA, MSIX_CTRL, MSIX_DWORDS };
-
-struct msix_vec {
-	uint32_t entry[MSIX_DWORDS];   /* as the guest wrote it */
-	int gsi;                       /* KVM MSI route, or -1 */
-	int fd;                        /* its irqfd, or -1 */
-	bool dirty;                    /* route behind the entry */
-};
-
-struct virtio_pci {
-	struct pci_device pci;
-	struct virtio_dev *d;
-	struct kvm *kvm;
-	struct pci_bus *bus;
-	unsigned int msix_cap;         /* config offset of the MSI-X capability */
-	unsigned int nr_vectors;
-
-	/* Under d->lock. */
-	uint64_t bar;                  /* where BAR 0 decodes now */
-	uint32_t notify_len[VIRTIO_MAX_QUEUES];  /* ioeventfd length, 0: none */
-	bool notify_on[VIRTIO_MAX_QUEUES];
-	uint32_t dfeat_sel, gfeat_sel;
-	uint16_t queue_sel;
-	uint16_t msix_config;
-	bool msix_enabled, msix_masked;
-	bool intx;                     /* INTA as last set */
-	uint64_t pba;
-	struct msix_vec vec[NR_VECTORS_MAX];
-};
+#include "virtio_pci_priv.h"
 
 /* ---- interrupts ---- */
 
@@ -88,119 +47,12 @@ static void update_intx(struct virtio_pci *vp)
 	}
 }
 
-static bool vec_masked(const struct virtio_pci *vp, unsigned int v)
-{
-	return vp->msix_masked || (vp->vec[v].entry[MSIX_CTRL] & PCI_MSIX_ENTRY_MASKED);
-}
-
-static uint64_t vec_addr(const struct msix_vec *m)
-{
-	return (uint64_t)m->entry[MSIX_ADDR_HI] << 32 | m->entry[MSIX_ADDR_LO];
-}
-
-static void vec_sync(struct virtio_pci *vp, struct msix_vec *m)
-{
-	if (m->gsi >= 0 && m->dirty &&
-	    kvm_msi_route_set(vp->kvm, (uint32_t)m->gsi, vec_addr(m), m->entry[MSIX_DATA]) == 0)
-		m->dirty = false;
-}
-
-/* Send vector v's message now. */
-static void vec_deliver(struct virtio_pci *vp, unsigned int v)
-{
-	struct msix_vec *m = &vp->vec[v];
-	uint64_t one = 1;
-
-	if (m->gsi >= 0) {
-		vec_sync(vp, m);
-		if (write(m->fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
-			return;
-	}
-	/* No route (KVM without routing, or none left): one ioctl instead. */
-	if (vp->kvm != NULL)
-		(void)kvm_signal_msi(vp->kvm, vec_addr(m), m->entry[MSIX_DATA]);
-}
-
-static void vec_fire(struct virtio_pci *vp, uint16_t v)
-{
-	if (v >= vp->nr_vectors)
-		return;                        /* VIRTIO_MSI_NO_VECTOR */
-	if (vec_masked(vp, v))
-		vp->pba |= 1ULL << v;
-	else
-		vec_deliver(vp, v);
-}
-
-/* Something may have been unmasked: send what is pending and unmasked. */
-static void vec_unmasked(struct virtio_pci *vp)
-{
-	if (!vp->msix_enabled)
-		return;
-	for (unsigned int v = 0; v < vp->nr_vectors; v++) {
-		if (vec_masked(vp, v))
-			continue;
-		vec_sync(vp, &vp->vec[v]);
-		if (vp->pba & (1ULL << v)) {
-			vp->pba &= ~(1ULL << v);
-			vec_deliver(vp, v);
-		}
-	}
-}
-
-/* Give vector v a route and an irqfd, if KVM can; else delivery falls
- * back to KVM_SIGNAL_MSI. */
-static void vec_attach(struct virtio_pci *vp, unsigned int v)
-{
-	struct msix_vec *m = &vp->vec[v];
-	int gsi;
-
-	if (m->gsi >= 0 || vp->kvm == NULL)
-		return;
-	gsi = kvm_msi_route_alloc(vp->kvm);
-	if (gsi < 0)
-		return;
-	m->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->fd < 0 ||
-	    kvm_msi_route_set(vp->kvm, (uint32_t)gsi, vec_addr(m), m->entry[MSIX_DATA]) < 0 ||
-	    kvm_irqfd(vp->kvm, m->fd, (uint32_t)gsi, true) < 0) {
-		if (m->fd >= 0)
-			close(m->fd);
-		m->fd = -1;
-		kvm_msi_route_free(vp->kvm, (uint32_t)gsi);
-		return;
-	}
-	m->gsi = gsi;
-	m->dirty = false;
-}
-
-static void vec_detach(struct virtio_pci *vp, unsigned int v)
-{
-	struct msix_vec *m = &vp->vec[v];
-
-	if (m->gsi < 0)
-		return;
-	(void)kvm_irqfd(vp->kvm, m->fd, (uint32_t)m->gsi, false);
-	close(m->fd);
-	kvm_msi_route_free(vp->kvm, (uint32_t)m->gsi);
-	m->fd = -1;
-	m->gsi = -1;
-}
-
-/* The driver assigns a vector: what it reads back. */
-static uint16_t vec_assign(struct virtio_pci *vp, uint16_t v)
-{
-	if (v >= vp->nr_vectors)
-		return VIRTIO_MSI_NO_VECTOR;
-	vec_attach(vp, v);
-	return v;
-}
-
 static void signal_queue(struct virtio_dev *d, int q)
 {
 	struct virtio_pci *vp = d->transport_priv;
 
 	if (vp->msix_enabled)
-		vec_fire(vp, d->vq[q].msix_vector);
+		vpci_msix_fire(vp, d->vq[q].msix_vector);
 	else
 		update_intx(vp);
 }
@@ -210,7 +62,7 @@ static void signal_config(struct virtio_dev *d)
 	struct virtio_pci *vp = d->transport_priv;
 
 	if (vp->msix_enabled)
-		vec_fire(vp, vp->msix_config);
+		vpci_msix_fire(vp, vp->msix_config);
 	else
 		update_intx(vp);
 }
@@ -266,9 +118,7 @@ static void transport_reset(struct virtio_pci *vp)
 	vp->gfeat_sel = 0;
 	vp->queue_sel = 0;
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	for (unsigned int v = 0; v < vp->nr_vectors; v++)
-		vec_detach(vp, v);
-	vp->pba = 0;
+	vpci_msix_release(vp);
 	update_intx(vp);
 }
 
@@ -310,7 +160,7 @@ static void queue_write(struct virtio_pci *vp, unsigned int off, uint16_t v)
 			vq->size = v;
 		break;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
-		vq->msix_vector = vec_assign(vp, v);
+		vq->msix_vector = vpci_msix_assign(vp, v);
 		break;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		/* 0 would be a queue reset, a feature not offered. */
@@ -320,12 +170,34 @@ static void queue_write(struct virtio_pci *vp, unsigned int off, uint16_t v)
 	}
 }
 
+/* The natural width of the field at off (0: not a writable field). */
+static uint32_t field_width(unsigned int off)
+{
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT:
+	case VIRTIO_PCI_COMMON_GFSELECT:
+	case VIRTIO_PCI_COMMON_GF:
+		return 4;
+	case VIRTIO_PCI_COMMON_STATUS:
+		return 1;
+	case VIRTIO_PCI_COMMON_MSIX:
+	case VIRTIO_PCI_COMMON_Q_SELECT:
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 static void common_write(struct virtio_pci *vp, unsigned int off, const uint8_t *data,
 			 uint32_t len)
 {
 	struct virtio_dev *d = vp->d;
 	uint32_t v32 = len >= 4 ? get_le32(data) : 0;
 	uint16_t v16 = len >= 2 ? get_le16(data) : 0;
+	unsigned int sh;
 
 	if (off >= VIRTIO_PCI_COMMON_Q_DESCLO && off < VPCI_COMMON_LEN) {
 		unsigned int field = off & ~7u;
@@ -333,40 +205,33 @@ static void common_write(struct virtio_pci *vp, unsigned int off, const uint8_t 
 		queue_addr_write(vp, field, off - field, len == 8 ? get_le64(data) : v32, len);
 		return;
 	}
+	if (len != field_width(off))
+		return;
 	switch (off) {
 	case VIRTIO_PCI_COMMON_DFSELECT:
-		if (len == 4)
-			vp->dfeat_sel = v32;
+		vp->dfeat_sel = v32;
 		break;
 	case VIRTIO_PCI_COMMON_GFSELECT:
-		if (len == 4)
-			vp->gfeat_sel = v32;
+		vp->gfeat_sel = v32;
 		break;
 	case VIRTIO_PCI_COMMON_GF:
-		if (len == 4 && vp->gfeat_sel < 2) {
-			unsigned int sh = 32 * vp->gfeat_sel;
-			uint64_t f = d->driver_features & ~(0xffffffffULL << sh);
-
-			virtio_set_driver_features(d, f | (uint64_t)v32 << sh);
-		}
+		if (vp->gfeat_sel >= 2)
+			break;
+		sh = 32 * vp->gfeat_sel;
+		virtio_set_driver_features(d, (d->driver_features & ~(0xffffffffULL << sh)) |
+					      (uint64_t)v32 << sh);
 		break;
 	case VIRTIO_PCI_COMMON_MSIX:
-		if (len == 2)
-			vp->msix_config = vec_assign(vp, v16);
+		vp->msix_config = vpci_msix_assign(vp, v16);
 		break;
 	case VIRTIO_PCI_COMMON_STATUS:
-		if (len == 1)
-			set_status(vp, data[0]);
+		set_status(vp, data[0]);
 		break;
 	case VIRTIO_PCI_COMMON_Q_SELECT:
-		if (len == 2)
-			vp->queue_sel = v16;
+		vp->queue_sel = v16;
 		break;
-	case VIRTIO_PCI_COMMON_Q_SIZE:
-	case VIRTIO_PCI_COMMON_Q_MSIX:
-	case VIRTIO_PCI_COMMON_Q_ENABLE:
-		if (len == 2)
-			queue_write(vp, off, v16);
+	default:
+		queue_write(vp, off, v16);
 		break;
 	}
 }
@@ -396,56 +261,6 @@ static void device_cfg_access(struct virtio_pci *vp, uint64_t off, uint8_t *data
 	}
 }
 
-static void msix_table_write(struct virtio_pci *vp, unsigned int v, unsigned int dw,
-			     uint32_t val)
-{
-	struct msix_vec *m = &vp->vec[v];
-	bool was_masked = vec_masked(vp, v);
-
-	if (dw == MSIX_CTRL) {
-		/* Only the mask bit is defined; the rest reads 0. */
-		m->entry[MSIX_CTRL] = val & PCI_MSIX_ENTRY_MASKED;
-		if (was_masked && !vec_masked(vp, v))
-			vec_unmasked(vp);
-		return;
-	}
-	if (m->entry[dw] == val)
-		return;
-	m->entry[dw] = val;
-	m->dirty = true;
-	if (!was_masked && vp->msix_enabled)
-		vec_sync(vp, m);
-}
-
-static void msix_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint32_t len,
-			bool is_write)
-{
-	uint64_t table_len = (uint64_t)vp->nr_vectors * PCI_MSIX_ENTRY_SIZE;
-
-	if (!is_write) {
-		uint8_t e[PCI_MSIX_ENTRY_SIZE * 2];
-
-		memset(data, 0, len);
-		/* len <= 8: an access starts in one entry, may end in the next. */
-		for (uint32_t i = 0; i < len && off + i < table_len; i++) {
-			uint64_t b = off + i;
-			const struct msix_vec *m = &vp->vec[b / PCI_MSIX_ENTRY_SIZE];
-
-			put_le32(e, m->entry[(b % PCI_MSIX_ENTRY_SIZE) / 4]);
-			data[i] = e[b % 4];
-		}
-		return;
-	}
-	/* Writes: aligned dwords and qwords (PCI 3.0 6.8.2). */
-	if ((len != 4 && len != 8) || off % len != 0 || off >= table_len)
-		return;
-	for (uint32_t i = 0; i < len; i += 4) {
-		uint64_t b = off + i;
-
-		msix_table_write(vp, (unsigned int)(b / PCI_MSIX_ENTRY_SIZE),
-				 (unsigned int)(b % PCI_MSIX_ENTRY_SIZE) / 4, get_le32(data + i));
-	}
-}
 
 static void bar_access(struct pci_device *dev, int bar, uint64_t off, uint8_t *data,
 		       uint32_t len, bool is_write)
@@ -481,10 +296,9 @@ static void bar_access(struct pci_device *dev, int bar, uint64_t off, uint8_t *d
 	} else if (block == VPCI_DEVICE_CFG) {
 		device_cfg_access(vp, in, data, len, is_write);
 	} else if (block == VPCI_MSIX_TABLE) {
-		msix_access(vp, in, data, len, is_write);
-	} else if (block == VPCI_MSIX_PBA && !is_write && in < 8) {
-		for (uint32_t i = 0; i < len && in + i < 8; i++)
-			data[i] = (uint8_t)(vp->pba >> (8 * (in + i)));
+		vpci_msix_table(vp, in, data, len, is_write);
+	} else if (block == VPCI_MSIX_PBA && !is_write) {
+		vpci_msix_pba(vp, in, data, len);
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -539,35 +353,21 @@ static void cfg_write(struct pci_device *dev, uint32_t off, uint32_t len)
 {
 	struct virtio_pci *vp = dev->opaque;
 	unsigned int ctrl_off = vp->msix_cap + PCI_MSIX_CTRL;
-	uint16_t ctrl;
-	bool was_enabled, was_masked;
 
 	if (vp->msix_cap == 0 || off >= ctrl_off + 2 || off + len <= ctrl_off)
 		return;
-	ctrl = get_le16(&dev->cfg[ctrl_off]);
 	pthread_mutex_lock(&vp->d->lock);
-	was_enabled = vp->msix_enabled;
-	was_masked = vp->msix_masked;
-	vp->msix_enabled = (ctrl & PCI_MSIX_CTRL_ENABLE) != 0;
-	vp->msix_masked = (ctrl & PCI_MSIX_CTRL_MASKALL) != 0;
+	vpci_msix_control(vp, get_le16(&dev->cfg[ctrl_off]));
 	update_intx(vp);
-	if ((!was_enabled && vp->msix_enabled) || (was_masked && !vp->msix_masked))
-		vec_unmasked(vp);
 	pthread_mutex_unlock(&vp->d->lock);
 }
 
 /* ---- life cycle ---- */
 
-static uint32_t class_of(uint32_t device_id)
+/* Mass storage / communication "other", else unclassified. */
+static uint32_t class_of(uint32_t id)
 {
-	switch (device_id) {
-	case VIRTIO_ID_BLOCK:
-		return 0x018000;       /* mass storage, other */
-	case VIRTIO_ID_CONSOLE:
-		return 0x078000;       /* communication, other */
-	default:
-		return 0x00ff00;       /* unclassified */
-	}
+	return id == VIRTIO_ID_BLOCK ? 0x018000 : id == VIRTIO_ID_CONSOLE ? 0x078000 : 0x00ff00;
 }
 
 static void add_vendor_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)
@@ -636,10 +436,7 @@ struct virtio_pci *virtio_pci_create(struct virtio_dev *d, struct pci_bus *pci,
 	vp->bar = PCI_BAR_UNMAPPED;
 	vp->nr_vectors = (unsigned int)d->nr_queues + 1;
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
-	for (unsigned int v = 0; v < NR_VECTORS_MAX; v++) {
-		vp->vec[v] = (struct msix_vec){ .gsi = -1, .fd = -1 };
-		vp->vec[v].entry[MSIX_CTRL] = PCI_MSIX_ENTRY_MASKED;   /* reset state */
-	}
+	vpci_msix_init(vp);
 	function_init(vp);
 
 	pthread_mutex_lock(&d->lock);
@@ -668,8 +465,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	pci_bus_remove(vp->bus, &vp->pci);     /* unregisters the ioeventfds */
 	pthread_mutex_lock(&d->lock);
 	notify_unregister(vp);
-	for (unsigned int v = 0; v < vp->nr_vectors; v++)
-		vec_detach(vp, v);
+	vpci_msix_release(vp);
 	d->transport = NULL;
 	d->transport_priv = NULL;
 	pthread_mutex_unlock(&d->lock);

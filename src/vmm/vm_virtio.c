@@ -13,6 +13,8 @@
 
 #define RNG_BYTES_PER_SEC (1u << 20)   /* plenty for a guest's entropy pool */
 
+static const uint8_t mmio_irqs[VIRTIO_MMIO_MAX] = { VIRTIO_MMIO_IRQ_LIST };
+
 /* Put a created device on its transport and remember both. */
 static int attach(struct vm *vm, struct virtio_dev *d, void (*destroy)(struct virtio_dev *),
 		  enum virtio_transport_kind t, char *err, size_t errlen)
@@ -35,7 +37,7 @@ static int attach(struct vm *vm, struct virtio_dev *d, void (*destroy)(struct vi
 			return -1;
 		}
 		vv->mmio_irq[i] = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm,
-						     .gsi = GSI_VIRTIO_MMIO_BASE + i };
+						     .gsi = mmio_irqs[i] };
 		e->tp = virtio_mmio_create(d, &vm->mmio, vm->kvm,
 					   LAYOUT_VIRTIO_MMIO + i * LAYOUT_VIRTIO_MMIO_SIZE,
 					   &vv->mmio_irq[i], err, errlen);
@@ -121,7 +123,7 @@ int vm_virtio_cmdline(const struct vm *vm, char *buf, size_t len)
 					 used ? " " : "",
 					 (unsigned long long)(LAYOUT_VIRTIO_MMIO +
 							      e->mmio_index * LAYOUT_VIRTIO_MMIO_SIZE),
-					 GSI_VIRTIO_MMIO_BASE + e->mmio_index);
+					 mmio_irqs[e->mmio_index]);
 	}
 	return used < len ? 0 : -1;
 }

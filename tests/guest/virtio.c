@@ -99,6 +99,52 @@ int vwait(int (*cond)(void *), void *arg, u32 ms)
 static struct vdev *irq_devs[VIRTIO_IRQ_DEVS];
 static unsigned nr_irq_devs;
 
+static u32 vdev_line(const struct vdev *d) { return d->kind == VT_PCI ? d->intx_line : d->gsi; }
+
+static int on_line(const struct vdev *e, u32 line)
+{
+    return e->irq_active && (e->irq == VIRQ_INTX || e->irq == VIRQ_LINE) && vdev_line(e) == line;
+}
+
+/* Another live device shares d's INTx/MMIO line (so it is routed already,
+ * and must stay unmasked). */
+static int line_shared(const struct vdev *d)
+{
+    for (unsigned k = 0; k < nr_irq_devs; k++)
+        if (irq_devs[k] != d && on_line(irq_devs[k], vdev_line(d)))
+            return 1;
+    return 0;
+}
+
+/* A level-triggered line (INTx, shared; or an MMIO device's GSI): services
+ * ONE device whose status is set, starting after the one served last.  Any
+ * other device still asserting keeps the line up, so the IOAPIC delivers
+ * again after the EOI: that checks the monitor ORs the devices on a line.
+ * Reading (on MMIO: acknowledging) the status drops the device's level. */
+static void line_isr(struct vdev *d)
+{
+    static unsigned next;
+    u32 line = vdev_line(d);
+    for (unsigned i = 0; i < nr_irq_devs; i++) {
+        struct vdev *e = irq_devs[(next + i) % nr_irq_devs];
+        if (!on_line(e, line))
+            continue;
+        u32 s = vdev_read_isr(e);
+        if (!s)
+            continue;
+        if (s & 1) {
+            /* the status does not say which queue: count it for each */
+            e->queue_irqs++;
+            for (int q = 0; q < e->nr_vqs; q++)
+                e->vqs[q].irqs++;
+        }
+        if (s & 2)
+            e->config_irqs++;
+        next = (next + i + 1) % nr_irq_devs;
+        return;
+    }
+}
+
 static void virtio_isr(struct irq_frame *f)
 {
     u32 v = (u32)f->vector - VEC_VIRTIO;
@@ -113,17 +159,7 @@ static void virtio_isr(struct irq_frame *f)
                 d->vqs[e - 1].irqs++;
         }
     } else if (d) {
-        /* INTx or the MMIO line: level-triggered; reading (and on MMIO
-         * acknowledging) the status drops the line before the EOI.  The
-         * status does not say which queue: count it for each. */
-        u32 s = vdev_read_isr(d);
-        if (s & 1) {
-            d->queue_irqs++;
-            for (int q = 0; q < d->nr_vqs; q++)
-                d->vqs[q].irqs++;
-        }
-        if (s & 2)
-            d->config_irqs++;
+        line_isr(d);
     }
     lapic_eoi();
 }
@@ -175,10 +211,19 @@ u32 vdev_read_isr(struct vdev *d) { return d->kind == VT_PCI ? vpci_isr(d) : vmm
 
 void vdev_irq_off(struct vdev *d)
 {
-    if (d->kind == VT_PCI)
+    int shared = line_shared(d);
+    d->irq_active = 0;
+    if (d->irq == VIRQ_MSIX)
         vpci_irq_off(d);
-    else if (d->irq == VIRQ_LINE)
-        ioapic_mask_gsi(d->gsi);
+    else if ((d->irq == VIRQ_INTX || d->irq == VIRQ_LINE) && !shared)
+        ioapic_mask_gsi(vdev_line(d));
+}
+
+int vdev_route_line(struct vdev *d, u16 mps_flags)
+{
+    if (line_shared(d))
+        return 0;   /* routed by the device that shares it, to its vector */
+    return ioapic_route_gsi(vdev_line(d), d->config_vector, lapic_id(), mps_flags, 0);
 }
 
 /* ------------------------------------------------------------ discovery */
@@ -303,7 +348,7 @@ static int vdev_setup_queues(struct vdev *d, u16 qsize, const char **why)
     for (int i = 0; i < d->nr_vqs; i++) {
         struct vq *q = &d->vqs[i];
         vq_init_ring(q, (u16)i);
-        u64 desc = (u64)(uintptr_t)q->desc, avail = (u64)(uintptr_t)q->avail,
+        u64 desc = i == 0 && d->bad_desc ? d->bad_desc : (u64)(uintptr_t)q->desc, avail = (u64)(uintptr_t)q->avail,
             used = (u64)(uintptr_t)q->used;
         int r = d->kind == VT_PCI ? vpci_queue_setup(d, q, qsize, desc, avail, used, why)
                                   : vmmio_queue_setup(d, q, qsize, desc, avail, used, why);
@@ -324,16 +369,19 @@ static int vdev_setup_irq(struct vdev *d, const char **why)
     d->config_irqs = 0;
     if (d->irq != VIRQ_POLL)
         vwait_init();
-    if (d->kind == VT_PCI)
-        return vpci_irq_setup(d, why);
-    if (d->irq == VIRQ_LINE) {
+    d->irq_active = 0;
+    if (d->kind == VT_PCI) {
+        if (vpci_irq_setup(d, why) < 0)
+            return -1;
+    } else if (d->irq == VIRQ_LINE) {
         (void)vmmio_isr(d);
         /* the monitor's virtio-mmio lines are level-triggered, active-high (MPS flags 0xD) */
-        if (ioapic_route_gsi(d->gsi, d->config_vector, lapic_id(), 0xD, 0) < 0) {
+        if (vdev_route_line(d, 0xD) < 0) {
             *why = "no IOAPIC serves the virtio-mmio GSI";
             return -1;
         }
     }
+    d->irq_active = 1;
     return 0;
 }
 

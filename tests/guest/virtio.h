@@ -89,7 +89,7 @@ struct vdev {
     u32 notify_mult;
     u8 msix_cap;
     u16 msix_size;
-    u64 msix_table;
+    u64 msix_table, msix_pba;
     u8 intx_line, intx_pin;
     /* MMIO */
     u64 base;
@@ -103,6 +103,8 @@ struct vdev {
     u8 config_vector;
     volatile u32 queue_irqs;    /* interrupts that reported used buffers */
     volatile u32 config_irqs;   /* interrupts that reported a config change */
+    u64 bad_desc;               /* hostile test: queue 0's descriptor table address */
+    int irq_active;             /* its interrupts are set up (and not yet turned off) */
 };
 
 /* ---- discovery (virtio.c) ---- */
@@ -134,8 +136,12 @@ u64 vdev_cfg64(struct vdev *d, u32 off);
 /* Reads the interrupt status (PCI ISR, which clears it; MMIO InterruptStatus,
  * then acknowledges what it read). */
 u32 vdev_read_isr(struct vdev *d);
-/* Masks the device's interrupt routing (IOAPIC pin, MSI-X) at test end. */
+/* Masks the device's interrupt routing (MSI-X; the IOAPIC pin unless
+ * another live device shares it) at test end. */
 void vdev_irq_off(struct vdev *d);
+/* Routes the device's INTx / MMIO GSI (level; mps_flags polarity) to its
+ * vector, unless a live device sharing the line routed it already. */
+int vdev_route_line(struct vdev *d, u16 mps_flags);
 static inline int vdev_has(const struct vdev *d, unsigned bit)
 {
     return (int)((d->features >> bit) & 1);
@@ -199,7 +205,11 @@ int vpci_queue_setup(struct vdev *d, struct vq *q, u16 qsize, u64 desc, u64 avai
                      const char **why);
 /* MSI-X on (table entries: 0 = config, 1+q = queue q) or INTx on. */
 int vpci_irq_setup(struct vdev *d, const char **why);
+/* Masks all MSI-X vectors (function mask). */
 void vpci_irq_off(struct vdev *d);
+/* MSI-X table entry mask bit, and the entry's Pending Bit Array bit (-1: no PBA). */
+void vpci_msix_mask(struct vdev *d, unsigned entry, int masked);
+int vpci_msix_pending(struct vdev *d, unsigned entry);
 /* Called by the vector handlers. */
 u32 vpci_isr(struct vdev *d);
 

@@ -99,11 +99,19 @@ static void blk_open(struct blk *b, unsigned nth, u64 want)
            b->size_max, b->d.vqs[0].size);
 }
 
-/* One request: header, data split into nseg buffers, status byte.  With
- * indirect, the whole chain goes into the indirect table.  Returns the
- * status byte, or fails the test when the device does not answer. */
-static u8 blk_request(struct blk *b, u32 type, u64 sector, void *data, u32 len, int nseg,
-                      int write, int indirect, const u32 *split)
+/* One request in flight per disk: what blk_complete checks it against. */
+struct blk_pending {
+    int head;
+    u32 type, len;
+    u64 sector;
+    int write;
+};
+
+/* Queues one request: header, data split into nseg buffers (split[] or
+ * evenly), status byte.  With indirect, the whole chain goes into the
+ * indirect table.  Does not wait. */
+static void blk_submit(struct blk *b, struct blk_pending *p, u32 type, u64 sector, void *data,
+                       u32 len, int nseg, int write, int indirect, const u32 *split)
 {
     struct vdev *d = &b->d;
     struct vq *q = &d->vqs[0];
@@ -131,25 +139,41 @@ static u8 blk_request(struct blk *b, u32 type, u64 sector, void *data, u32 len, 
     if (head < 0)
         test_fail("%s: no room for a %d-descriptor request", d->where, n);
     vq_kick(d, q);
+    *p = (struct blk_pending){ head, type, len, sector, write };
+}
+
+/* Waits for the request; returns its status byte, or fails the test when
+ * the device does not answer properly. */
+static u8 blk_complete(struct blk *b, const struct blk_pending *p)
+{
+    struct vdev *d = &b->d;
     const char *why = "?";
     u32 used_len = 0;
-    int got = vq_wait_used(d, q, &used_len, 5000, &why);
+    int got = vq_wait_used(d, &d->vqs[0], &used_len, 5000, &why);
     if (got < 0)
-        test_fail("%s: request type %u sector %lu: %s", d->where, type, sector, why);
-    if (got != head)
-        test_fail("%s: used head %d, submitted %d", d->where, got, head);
+        test_fail("%s: request type %u sector %lu: %s", d->where, p->type, p->sector, why);
+    if (got != p->head)
+        test_fail("%s: used head %d, submitted %d", d->where, got, p->head);
     u8 st = *b->status;
     if (st == 0xFF)
         test_fail("%s: request type %u sector %lu completed without a status byte", d->where,
-                  type, sector);
+                  p->type, p->sector);
     /* 2.7.8.1: len is the number of bytes written into the chain */
-    u32 want_len = (type == BLK_T_IN && st == BLK_S_OK) ? len + 1 : 0;
+    u32 want_len = (p->type == BLK_T_IN && st == BLK_S_OK) ? p->len + 1 : 0;
     if (want_len && used_len != want_len)
-        test_fail("%s: read of %u bytes: used len %u, want %u", d->where, len, used_len,
+        test_fail("%s: read of %u bytes: used len %u, want %u", d->where, p->len, used_len,
                   want_len);
-    if (!want_len && (used_len < 1 || used_len > (write ? 1 : len) + 1))
-        test_fail("%s: request type %u: used len %u out of range", d->where, type, used_len);
+    if (!want_len && (used_len < 1 || used_len > (p->write ? 1 : p->len) + 1))
+        test_fail("%s: request type %u: used len %u out of range", d->where, p->type, used_len);
     return st;
+}
+
+static u8 blk_request(struct blk *b, u32 type, u64 sector, void *data, u32 len, int nseg,
+                      int write, int indirect, const u32 *split)
+{
+    struct blk_pending p;
+    blk_submit(b, &p, type, sector, data, len, nseg, write, indirect, split);
+    return blk_complete(b, &p);
 }
 
 struct region {
@@ -231,6 +255,25 @@ static void blk_bad_requests(struct blk *b, unsigned k)
     printk("blk%u_unsupp_status=%u\n", k, st);
     if (st != BLK_S_UNSUPP)
         test_fail("%s: request type 0x7777: status %u, want UNSUPP", d->where, st);
+    /* sector * 512 wraps past 2^64 to byte 0 / sector 5: a device that
+     * multiplies before it checks reads sector 0 or writes sector 5
+     * (which the host-side check finds). */
+    st = blk_request(b, BLK_T_IN, 1ull << 55, b->buf, SECTOR, 1, 0, 0, 0);
+    printk("blk%u_wrap_read_status=%u\n", k, st);
+    if (st != BLK_S_IOERR)
+        test_fail("%s: read at sector 2^55: status %u, want IOERR", d->where, st);
+    pattern_fill((u64 *)b->buf, k, 5, 1);
+    st = blk_request(b, BLK_T_OUT, (1ull << 55) + 5, b->buf, SECTOR, 1, 1, 0, 0);
+    printk("blk%u_wrap_write_status=%u\n", k, st);
+    if (st != BLK_S_IOERR)
+        test_fail("%s: write at sector 2^55 + 5: status %u, want IOERR", d->where, st);
+    /* GET_ID into 8 bytes: the device must not write past them */
+    memset(b->buf, 0xCC, 32);
+    st = blk_request(b, BLK_T_GET_ID, 0, b->buf, 8, 1, 0, 0, 0);
+    for (int i = 8; i < 32; i++)
+        if (b->buf[i] != 0xCC)
+            test_fail("%s: GET_ID into an 8-byte buffer wrote byte %d beyond it", d->where, i);
+    printk("blk%u_short_get_id_status=%u\n", k, st);
 }
 
 static void blk_get_id(struct blk *b, unsigned k, char *id)
@@ -249,21 +292,42 @@ static void blk_get_id(struct blk *b, unsigned k, char *id)
 
 static struct blk blks[4];
 
+/* With every disk's interrupts live: one read in flight on each disk at
+ * once, so that disks sharing an INTx line raise it together. */
+static void blk_all_at_once(unsigned disks)
+{
+    struct blk_pending p[ARRAY_SIZE(blks)];
+    for (unsigned k = 0; k < disks; k++)
+        blk_submit(&blks[k], &p[k], BLK_T_IN, 0, blks[k].buf, SECTOR, 1, 0, 0, 0);
+    for (unsigned k = 0; k < disks; k++) {
+        u8 st = blk_complete(&blks[k], &p[k]);
+        if (st != BLK_S_OK || !pattern_check((const u64 *)blks[k].buf, k, 0, 1))
+            test_fail("%s: concurrent read of sector 0: status %u", blks[k].d.where, st);
+    }
+    printk("blk_concurrent=%u\n", disks);
+}
+
 void test_virtio_blk(void)
 {
     unsigned disks = (unsigned)cmdline_u64("disks", 1);
     if (disks < 1 || disks > ARRAY_SIZE(blks))
         test_fail("disks=%u: 1 to %u", disks, (unsigned)ARRAY_SIZE(blks));
+    /* all disks first, so that their interrupts are live together */
+    for (unsigned k = 0; k < disks; k++)
+        blk_open(&blks[k], k, 0);
     char id0[21] = "";
     for (unsigned k = 0; k < disks; k++) {
         struct blk *b = &blks[k];
         char id[21];
-        blk_open(b, k, 0);
         blk_pattern_disk(b, k);
         blk_bad_requests(b, k);
         blk_get_id(b, k, id);
         if (!k)
             memcpy(id0, id, sizeof(id0));
+    }
+    blk_all_at_once(disks);
+    for (unsigned k = 0; k < disks; k++) {
+        struct blk *b = &blks[k];
         printk("blk%u_irqs=%u\n", k, b->d.queue_irqs);
         if (b->d.irq != VIRQ_POLL && !b->d.queue_irqs)
             test_fail("%s: no queue interrupt", b->d.where);

@@ -169,6 +169,9 @@ int vpci_probe(u8 slot, u8 fn, u32 device_id, struct vdev *d, const char **why)
             u32 t = pci_cfg_read32(0, slot, fn, (u8)(p + 4));
             u64 b = bar_addr(d, t & 7);
             d->msix_table = b ? b + (t & ~7u) : 0;
+            u32 pba = pci_cfg_read32(0, slot, fn, (u8)(p + 8));
+            b = bar_addr(d, pba & 7);
+            d->msix_pba = b ? b + (pba & ~7u) : 0;
         }
         p = pci_cfg_read8(slot, fn, (u8)(p + 1)) & 0xFC;
     }
@@ -308,7 +311,7 @@ static int vpci_intx_setup(struct vdev *d, const char **why)
     pci_cfg_write16(d->slot, d->fn, PCI_COMMAND, (u16)(cmd & ~PCI_CMD_INTX_DISABLE));
     (void)vpci_isr(d);   /* drop anything stale before the pin is unmasked */
     /* PCI interrupts: level-triggered, active-low (MPS flags 0xF) */
-    if (ioapic_route_gsi(d->intx_line, d->config_vector, lapic_id(), 0xF, 0) < 0) {
+    if (vdev_route_line(d, 0xF) < 0) {
         *why = "no IOAPIC serves the INTx GSI";
         return -1;
     }
@@ -330,8 +333,17 @@ int vpci_irq_setup(struct vdev *d, const char **why)
 
 void vpci_irq_off(struct vdev *d)
 {
-    if (d->irq == VIRQ_MSIX)
-        msix_ctrl(d, MSIX_CTRL_MASKALL, 0);
-    else if (d->irq == VIRQ_INTX)
-        ioapic_mask_gsi(d->intx_line);
+    msix_ctrl(d, MSIX_CTRL_MASKALL, 0);
+}
+
+void vpci_msix_mask(struct vdev *d, unsigned entry, int masked)
+{
+    mmio_write32(d->msix_table + 16ull * entry + 12, masked ? 1 : 0);
+}
+
+int vpci_msix_pending(struct vdev *d, unsigned entry)
+{
+    if (!d->msix_pba)
+        return -1;
+    return (int)((mmio_read32(d->msix_pba + 4 * (entry / 32)) >> (entry % 32)) & 1);
 }

@@ -4,9 +4,10 @@
  * virtio-console  a line out through port 0's transmitq, a line in through
  *                 its receiveq (printed on the UART as vcon_rx=...), echoed
  *                 back out as hvc_echo=....
- * virtio-hostile  malformed rings, one at a time: the device must set
- *                 NEEDS_RESET, change the config generation and raise a
- *                 config interrupt, then work again after a reset. */
+ * virtio-hostile  malformed rings, one at a time (breakage_names): the
+ *                 device must set NEEDS_RESET, change the config generation
+ *                 and raise a config interrupt, then work again after a
+ *                 reset. */
 #include "virtio.h"
 
 static void hex8(char *out, const u8 *b)
@@ -39,6 +40,64 @@ static void rng_read(struct vdev *d, u8 *buf, u32 n)
         test_fail("%s: only %u of %u bytes after 32 requests", d->where, got, n);
 }
 
+struct q_wait {
+    struct vq *q;
+    u32 before;
+};
+
+static int used_visible(void *arg)
+{
+    struct q_wait *w = arg;
+    return ((volatile struct vring_used *)w->q->used)->idx != w->q->last_used;
+}
+
+static int queue_irq_seen(void *arg)
+{
+    struct q_wait *w = arg;
+    return w->q->irqs != w->before;
+}
+
+static int msix_pending(void *arg)
+{
+    return vpci_msix_pending(arg, 1) == 1;
+}
+
+/* MSI-X per-vector masking (PCI 6.8.2.9): a masked vector's message waits
+ * in the Pending Bit Array and goes out when the vector is unmasked. */
+static void rng_msix_mask_test(struct vdev *d)
+{
+    struct vq *q = &d->vqs[0];
+    u8 *buf = dma_alloc(16, 16);
+    struct vbuf v = { (u64)(uintptr_t)buf, 16, 1 };
+    struct q_wait w = { q, q->irqs };
+    vpci_msix_mask(d, 1, 1);
+    if (vq_add(q, &v, 1) < 0)
+        test_fail("no free descriptor");
+    vq_kick(d, q);
+    if (!vwait(used_visible, &w, 5000))
+        test_fail("%s: no used buffer while the queue vector is masked", d->where);
+    int pending = vwait(msix_pending, d, 1000);
+    int leaked = q->irqs != w.before;
+    printk("msix_masked: pending=%d delivered_while_masked=%d\n", pending, leaked);
+    if (leaked)
+        test_fail("%s: a masked MSI-X vector was delivered", d->where);
+    if (!pending)
+        test_fail("%s: masked MSI-X vector: PBA bit 1 not set (PBA 0x%x)", d->where,
+                  d->msix_pba ? mmio_read32(d->msix_pba) : 0);
+    vpci_msix_mask(d, 1, 0);
+    int delivered = vwait(queue_irq_seen, &w, 1000);
+    int still = vpci_msix_pending(d, 1);
+    printk("msix_unmasked: delivered=%d pending=%d\n", delivered, still);
+    if (!delivered)
+        test_fail("%s: the pending MSI-X message was not sent on unmask", d->where);
+    if (still)
+        test_fail("%s: PBA bit still set after the message went out", d->where);
+    if (vq_get_used(q, 0) < 0)
+        test_fail("%s: used entry vanished", d->where);
+    q->irq_mark = q->irqs;
+    q->covered = q->last_used;
+}
+
 void test_virtio_rng(void)
 {
     struct vdev *d = dma_alloc(sizeof(*d), 64);
@@ -68,6 +127,8 @@ void test_virtio_rng(void)
         test_fail("two reads returned the same 64 bytes");
     if (d->irq != VIRQ_POLL && !d->queue_irqs)
         test_fail("no queue interrupt");
+    if (d->irq == VIRQ_MSIX)
+        rng_msix_mask_test(d);
     vdev_irq_off(d);
     test_pass();
 }
@@ -165,7 +226,10 @@ struct hostile {
     int blk;               /* 1: virtio-blk, 0: virtio-rng */
     u8 *hdr, *data, *status;
     u64 ram_end;           /* end of the highest RAM entry below 4 GiB */
+    struct vring_desc *itab;   /* room for a long indirect table */
 };
+
+#define LONG_TABLE 1100   /* > VQ_MAX_CHAIN (1024) and > any queue size */
 
 /* A good chain at descriptors 0.. (blk: header, 512-byte data, status;
  * rng: one 16-byte buffer); returns how many descriptors it used. */
@@ -197,10 +261,13 @@ static void post_head(struct vq *q, u16 head)
 }
 
 enum breakage { B_OOB, B_PAST_RAM, B_LOOP, B_IDX_JUMP, B_BAD_HEAD, B_BAD_NEXT, B_BAD_INDIRECT,
-                B_COUNT };
+                B_WRITE_BEFORE_READ, B_NESTED_INDIRECT, B_INDIRECT_TOO_LONG,
+                B_INDIRECT_OUTSIDE_RAM, B_COUNT };
 static const char *const breakage_names[B_COUNT] = {
     "addr-outside-ram", "len-past-ram-end", "descriptor-loop", "avail-idx-jump",
     "head-out-of-range", "next-out-of-range", "indirect-len-not-multiple-of-16",
+    "readable-after-writable", "nested-indirect", "indirect-chain-too-long",
+    "indirect-table-outside-ram",
 };
 
 static void post_breakage(struct hostile *h, enum breakage b)
@@ -215,6 +282,7 @@ static void post_breakage(struct hostile *h, enum breakage b)
         break;
     case B_PAST_RAM:
         t[data].addr = h->ram_end - 256;   /* 512 bytes: half of them beyond RAM */
+        t[data].len = 512;
         break;
     case B_LOOP:
         t[n - 1].flags |= VRING_DESC_F_NEXT;
@@ -234,6 +302,36 @@ static void post_breakage(struct hostile *h, enum breakage b)
         break;
     case B_BAD_INDIRECT:
         t[4] = (struct vring_desc){ (u64)(uintptr_t)t, 24, VRING_DESC_F_INDIRECT, 0 };
+        post_head(q, 4);
+        return;
+    case B_WRITE_BEFORE_READ:
+        /* the last (writable) buffer goes on to a readable one */
+        t[n - 1].flags |= VRING_DESC_F_NEXT;
+        t[n - 1].next = (u16)n;
+        t[n] = (struct vring_desc){ (u64)(uintptr_t)h->data, 16, 0, 0 };
+        break;
+    case B_NESTED_INDIRECT: {
+        struct vring_desc *it = h->itab;
+        good_chain(h, it + 2);
+        it[0] = (struct vring_desc){ (u64)(uintptr_t)(it + 2), 16, VRING_DESC_F_INDIRECT, 0 };
+        t[4] = (struct vring_desc){ (u64)(uintptr_t)it, 16, VRING_DESC_F_INDIRECT, 0 };
+        post_head(q, 4);
+        return;
+    }
+    case B_INDIRECT_TOO_LONG: {
+        struct vring_desc *it = h->itab;
+        for (u16 k = 0; k < LONG_TABLE; k++)
+            it[k] = (struct vring_desc){ (u64)(uintptr_t)h->data, 1,
+                                         (u16)(VRING_DESC_F_WRITE |
+                                               (k + 1 < LONG_TABLE ? VRING_DESC_F_NEXT : 0)),
+                                         (u16)(k + 1) };
+        t[4] = (struct vring_desc){ (u64)(uintptr_t)it, 16 * LONG_TABLE, VRING_DESC_F_INDIRECT,
+                                    0 };
+        post_head(q, 4);
+        return;
+    }
+    case B_INDIRECT_OUTSIDE_RAM:
+        t[4] = (struct vring_desc){ 1ull << 44, 48, VRING_DESC_F_INDIRECT, 0 };
         post_head(q, 4);
         return;
     default:
@@ -315,6 +413,50 @@ static void hostile_one(struct hostile *h, enum breakage b)
     hostile_good(h, "after the reset");
 }
 
+/* Rings that are not in RAM, found when the queue is enabled (or at
+ * DRIVER_OK) rather than by the ring walker. */
+static void hostile_bad_ring(struct hostile *h)
+{
+    struct vdev *d = &h->d;
+    const char *why = "?";
+    u32 gen0 = vdev_generation(d);
+    d->bad_desc = 1ull << 44;
+    int r = vdev_init(d, 1ull << VF_EVENT_IDX, 1, 16, &why);
+    d->bad_desc = 0;
+    u8 st = vdev_status(d);
+    u32 gen1 = vdev_generation(d);
+    printk("hostile_case=ring-outside-ram status=0x%x generation=%u->%u init=%s\n", st, gen0,
+           gen1, r < 0 ? why : "ok");
+    if (!(st & VS_NEEDS_RESET))
+        test_fail("%s: descriptor table at 2^44: status 0x%x, NEEDS_RESET not set", d->where, st);
+    if (gen1 == gen0)
+        test_fail("%s: ring-outside-ram: config generation did not change", d->where);
+    hostile_init(h);
+    hostile_good(h, "after the bad ring");
+}
+
+/* A driver that does not accept VIRTIO_F_VERSION_1: a modern-only device
+ * must refuse FEATURES_OK (virtio 1.2, 3.1.1 and 6.1). */
+static void hostile_no_version_1(struct hostile *h)
+{
+    struct vdev *d = &h->d;
+    if (vdev_reset(d) < 0)
+        test_fail("%s: status does not read 0 after a reset", d->where);
+    vdev_set_status(d, VS_ACKNOWLEDGE);
+    vdev_set_status(d, VS_ACKNOWLEDGE | VS_DRIVER);
+    if (d->kind == VT_PCI)
+        vpci_set_features(d, 0);
+    else
+        vmmio_set_features(d, 0);
+    vdev_set_status(d, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
+    u8 st = vdev_status(d);
+    printk("hostile_no_version_1_status=0x%x\n", st);
+    if (st & VS_FEATURES_OK)
+        test_fail("%s: FEATURES_OK accepted without VIRTIO_F_VERSION_1", d->where);
+    hostile_init(h);
+    hostile_good(h, "after refused features");
+}
+
 void test_virtio_hostile(void)
 {
     struct hostile *h = dma_alloc(sizeof(*h), 64);
@@ -334,14 +476,17 @@ void test_virtio_hostile(void)
     h->hdr = dma_alloc(16, 16);
     h->data = dma_alloc(512, 512);
     h->status = dma_alloc(8, 8);
+    h->itab = dma_alloc(16 * LONG_TABLE, 16);
     hostile_init(h);
     printk("hostile: %s %s irq=%s features=0x%lx queue=%u ram_end=0x%lx\n", dev, h->d.where,
            virq_mode_name(h->d.irq), h->d.features, h->d.vqs[0].size, h->ram_end);
     hostile_good(h, "before any breakage");
+    hostile_no_version_1(h);
     for (int b = 0; b < B_COUNT; b++)
         hostile_one(h, (enum breakage)b);
-    printk("hostile_breakages=%u\n", (unsigned)B_COUNT);
-    printk("hostile_recovered=%u\n", (unsigned)B_COUNT);
+    hostile_bad_ring(h);
+    printk("hostile_breakages=%u\n", (unsigned)B_COUNT + 1);
+    printk("hostile_recovered=%u\n", (unsigned)B_COUNT + 1);
     vdev_irq_off(&h->d);
     test_pass();
 }

@@ -6,6 +6,7 @@
 #ifndef LANDLORD_TESTS_KVM_TEST_VM_H
 #define LANDLORD_TESTS_KVM_TEST_VM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,9 +41,24 @@ static inline void tvm_close(struct tvm *t)
 	t->vcpu_fd = -1;
 }
 
-/* 0, or -1 when KVM is not usable here (the caller skips). */
+static inline void tvm_alarm(int sig)
+{
+	(void)sig;
+}
+
+static inline int tvm_exec(struct tvm *t, const uint8_t *code, size_t n, uint64_t ds_base,
+			   uint64_t rax, uint64_t rbx, uint64_t rdx);
+#define TVM_DONE_PORT 0x80
+#define TVM_DONE 0
+
+/* 0, or -1 when KVM is not usable here (the caller skips): no /dev/kvm, or
+ * a KVM that cannot run a real-mode vCPU (e.g. PVM). */
 static inline int tvm_open(struct tvm *t)
 {
+	static const uint8_t done[] = { 0xe6, TVM_DONE_PORT };
+	struct sigaction sa = { .sa_handler = tvm_alarm };   /* no SA_RESTART */
+
+	sigaction(SIGALRM, &sa, NULL);
 	memset(t, 0, sizeof(*t));
 	t->vcpu_fd = -1;
 	if (access("/dev/kvm", R_OK | W_OK) != 0 || kvm_open(&t->k) < 0)
@@ -65,6 +81,10 @@ static inline int tvm_open(struct tvm *t)
 		t->run = NULL;
 		goto fail;
 	}
+	if (tvm_exec(t, done, sizeof(done), 0, 0, 0, 0) != TVM_DONE) {
+		fprintf(stderr, "(KVM cannot run a real-mode vCPU here: skipping)\n");
+		goto fail;
+	}
 	return 0;
 fail:
 	tvm_close(t);
@@ -72,16 +92,18 @@ fail:
 }
 
 /* Run code at TVM_CODE in real mode with DS based at ds_base (any 32-bit
- * address: KVM takes segment bases as given) and these registers, until
- * HLT.  Returns the first exit reason: KVM_EXIT_HLT when every access was
- * absorbed by KVM (an ioeventfd), KVM_EXIT_MMIO / KVM_EXIT_IO when one
- * reached the monitor; -1 on an ioctl failure. */
+ * address: KVM takes segment bases as given) and these registers.  The
+ * code ends with "out 0x80, al" (the vCPU cannot stop with HLT: with the
+ * in-kernel irqchip KVM keeps a halted vCPU to itself).  Returns TVM_DONE
+ * when the code got there without another exit (every access absorbed by
+ * KVM, e.g. by an ioeventfd), else the first exit's reason (KVM_EXIT_MMIO,
+ * KVM_EXIT_IO), or -1. */
 static inline int tvm_exec(struct tvm *t, const uint8_t *code, size_t n, uint64_t ds_base,
 			   uint64_t rax, uint64_t rbx, uint64_t rdx)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r = { .rax = rax, .rbx = rbx, .rdx = rdx, .rip = TVM_CODE, .rflags = 2 };
-	int first = -1;
+	int first = TVM_DONE;
 
 	memcpy(t->ram + TVM_CODE, code, n);
 	if (ioctl(t->vcpu_fd, KVM_GET_SREGS, &s) < 0)
@@ -93,24 +115,32 @@ static inline int tvm_exec(struct tvm *t, const uint8_t *code, size_t n, uint64_
 	s.ds.limit = 0xffff;
 	if (ioctl(t->vcpu_fd, KVM_SET_SREGS, &s) < 0 || ioctl(t->vcpu_fd, KVM_SET_REGS, &r) < 0)
 		return -1;
-	/* An exit to us is completed by the next KVM_RUN; then HLT. */
+	/* An exit to us is completed by the next KVM_RUN.  A vCPU that never
+	 * gets to the end is stopped by SIGALRM, which tvm_open set up to
+	 * interrupt KVM_RUN. */
 	for (int i = 0; i < 4; i++) {
-		if (ioctl(t->vcpu_fd, KVM_RUN, 0) < 0)
+		struct kvm_run *run = t->run;
+		int ret;
+
+		alarm(2);
+		ret = ioctl(t->vcpu_fd, KVM_RUN, 0);
+		alarm(0);
+		if (ret < 0)
 			return -1;
-		if (first < 0)
-			first = (int)t->run->exit_reason;
-		if (t->run->exit_reason == KVM_EXIT_HLT)
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == TVM_DONE_PORT)
 			return first;
-		if (t->run->exit_reason != KVM_EXIT_MMIO && t->run->exit_reason != KVM_EXIT_IO)
+		if (run->exit_reason != KVM_EXIT_MMIO && run->exit_reason != KVM_EXIT_IO)
 			return -1;
+		if (first == TVM_DONE)
+			first = (int)run->exit_reason;
 	}
 	return -1;
 }
 
-/* mov [bx], ax ; hlt     and   out dx, ax ; hlt */
-static const uint8_t tvm_store16[] = { 0x89, 0x07, 0xf4 };
-static const uint8_t tvm_store32[] = { 0x66, 0x89, 0x07, 0xf4 };
-static const uint8_t tvm_out16[] = { 0xef, 0xf4 };
+/* mov [bx], ax ; out 0x80, al    mov [bx], eax ; ...    out dx, ax ; ... */
+static const uint8_t tvm_store16[] = { 0x89, 0x07, 0xe6, TVM_DONE_PORT };
+static const uint8_t tvm_store32[] = { 0x66, 0x89, 0x07, 0xe6, TVM_DONE_PORT };
+static const uint8_t tvm_out16[] = { 0xef, 0xe6, TVM_DONE_PORT };
 
 #define LAPIC_SVR 0xf0
 #define LAPIC_IRR 0x200

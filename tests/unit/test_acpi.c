@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stdbool.h>
 
 #include "base/bytes.h"
 
@@ -126,6 +127,17 @@ check_sleep_package(const uint8_t *p, const char *name, int typ)
 
 /* The DSDT body is Name (_S0_), Name (_S5_), then Scope (_SB_) reaching
  * exactly to the end of the table. */
+static bool
+is_mmio_irq(uint8_t irq)
+{
+	static const uint8_t list[] = { VIRTIO_MMIO_IRQ_LIST };
+
+	for (size_t i = 0; i < sizeof(list); i++)
+		if (list[i] == irq)
+			return true;
+	return false;
+}
+
 static void
 check_dsdt(const uint8_t *t, const struct acpi_config *cfg)
 {
@@ -198,7 +210,7 @@ static void
 check_madt(const uint8_t *t, const struct acpi_config *cfg)
 {
 	size_t len = get_le32(t + 4), off = 44;
-	int cpus = 0, ioapics = 0, sci = 0, nmi = 0;
+	int cpus = 0, ioapics = 0, sci = 0, nmi = 0, mmio_irqs = 0;
 	uint8_t seen[4096 / 8] = { 0 };
 
 	assert_int_equal(get_le32(t + 36), cfg->lapic_addr);
@@ -227,11 +239,15 @@ check_madt(const uint8_t *t, const struct acpi_config *cfg)
 			ioapics++;
 			break;
 		case 2:
-			/* Only the SCI is overridden; IRQ 0 stays on GSI 0. */
-			assert_int_equal(e[3], cfg->sci_irq);
-			assert_int_equal(get_le32(e + 4), cfg->sci_irq);
+			/* Only the SCI and the virtio-mmio IRQs are overridden,
+			 * identity-mapped and level/high; IRQ 0 stays on GSI 0. */
+			assert_true(e[3] == cfg->sci_irq || is_mmio_irq(e[3]));
+			assert_int_equal(get_le32(e + 4), e[3]);
 			assert_int_equal(get_le16(e + 8), 0x000d);
-			sci++;
+			if (e[3] == cfg->sci_irq)
+				sci++;
+			else
+				mmio_irqs++;
 			break;
 		case 4:
 			assert_int_equal(e[2], 0xff);
@@ -250,6 +266,7 @@ check_madt(const uint8_t *t, const struct acpi_config *cfg)
 	assert_int_equal(cpus, cfg->nr_cpus);
 	assert_int_equal(ioapics, 1);
 	assert_int_equal(sci, 1);
+	assert_int_equal(mmio_irqs, VIRTIO_MMIO_MAX);
 	assert_int_equal(nmi, 1);
 }
 

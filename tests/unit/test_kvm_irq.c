@@ -16,7 +16,7 @@
 #include "kvm/kvm_irq.h"
 #include "kvm_test_vm.h"
 
-#define MMIO_ADDR 0xd0000ULL      /* below 1 MiB but not RAM: not in the slot */
+#define MMIO_ADDR 0x200000ULL     /* above the 1 MiB of RAM: MMIO */
 
 static int setup(void **state)
 {
@@ -106,7 +106,7 @@ static void test_ioeventfd_mmio(void **state)
 	/* 2 bytes, no datamatch: absorbed, fd signalled. */
 	assert_int_equal(kvm_ioeventfd(&t->k, MMIO_ADDR, 2, false, fd, false, 0, true), 0);
 	assert_int_equal(tvm_exec(t, tvm_store16, sizeof(tvm_store16), MMIO_ADDR, 7, 0, 0),
-			 KVM_EXIT_HLT);
+			 TVM_DONE);
 	assert_int_equal(drain(fd), 1);
 	/* A 4-byte write does not match a 2-byte ioeventfd. */
 	assert_int_equal(tvm_exec(t, tvm_store32, sizeof(tvm_store32), MMIO_ADDR, 7, 0, 0),
@@ -123,7 +123,7 @@ static void test_ioeventfd_mmio(void **state)
 	/* Datamatch: only the matching value is absorbed. */
 	assert_int_equal(kvm_ioeventfd(&t->k, MMIO_ADDR + 0x10, 2, false, fd, true, 3, true), 0);
 	assert_int_equal(tvm_exec(t, tvm_store16, sizeof(tvm_store16), MMIO_ADDR, 3, 0x10, 0),
-			 KVM_EXIT_HLT);
+			 TVM_DONE);
 	assert_int_equal(drain(fd), 1);
 	assert_int_equal(tvm_exec(t, tvm_store16, sizeof(tvm_store16), MMIO_ADDR, 4, 0x10, 0),
 			 KVM_EXIT_MMIO);
@@ -136,9 +136,9 @@ static void test_ioeventfd_mmio(void **state)
 		assert_int_equal(kvm_ioeventfd(&t->k, MMIO_ADDR + 0x20, 0, false, fd, false, 0,
 					       true), 0);
 		assert_int_equal(tvm_exec(t, tvm_store16, sizeof(tvm_store16), MMIO_ADDR, 1,
-					  0x20, 0), KVM_EXIT_HLT);
+					  0x20, 0), TVM_DONE);
 		assert_int_equal(tvm_exec(t, tvm_store32, sizeof(tvm_store32), MMIO_ADDR, 1,
-					  0x20, 0), KVM_EXIT_HLT);
+					  0x20, 0), TVM_DONE);
 		assert_int_equal(drain(fd), 2);
 		assert_int_equal(kvm_ioeventfd(&t->k, MMIO_ADDR + 0x20, 0, false, fd, false, 0,
 					       false), 0);
@@ -155,7 +155,7 @@ static void test_ioeventfd_pio(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(tvm_exec(t, tvm_out16, sizeof(tvm_out16), 0, 5, 0, 0x510), KVM_EXIT_IO);
 	assert_int_equal(kvm_ioeventfd(&t->k, 0x510, 2, true, fd, true, 5, true), 0);
-	assert_int_equal(tvm_exec(t, tvm_out16, sizeof(tvm_out16), 0, 5, 0, 0x510), KVM_EXIT_HLT);
+	assert_int_equal(tvm_exec(t, tvm_out16, sizeof(tvm_out16), 0, 5, 0, 0x510), TVM_DONE);
 	assert_int_equal(drain(fd), 1);
 	assert_int_equal(tvm_exec(t, tvm_out16, sizeof(tvm_out16), 0, 6, 0, 0x510), KVM_EXIT_IO);
 	/* A port ioeventfd is not an MMIO one at the same number. */

@@ -138,7 +138,7 @@ static void test_identity(void **state)
 
 	char buf[64];
 	virtio_mmio_cmdline(t->m, buf, sizeof(buf));
-	assert_string_equal(buf, "virtio_mmio.device=4K@0xd0000000:16");
+	assert_string_equal(buf, "virtio_mmio.device=4K@0xd0000000:5");
 }
 
 static void test_features(void **state)

@@ -25,7 +25,7 @@
 #include "virtio/virtio_mmio.h"
 
 #define TD_BASE      LAYOUT_VIRTIO_MMIO
-#define TD_GSI       (GSI_VIRTIO_MMIO_BASE + 0)
+#define TD_GSI       5   /* the first of VIRTIO_MMIO_IRQ_LIST */
 #define TD_RAM       (16ULL << 20)
 #define TD_HEAP      0x100000ULL
 

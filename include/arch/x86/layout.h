@@ -35,8 +35,13 @@
 #define LAYOUT_PCI_MMIO_SIZE    0x10000000ULL
 #define LAYOUT_VIRTIO_MMIO      0xd0000000ULL /* device n at + n * 4 KiB */
 #define LAYOUT_VIRTIO_MMIO_SIZE 0x1000ULL
-#define VIRTIO_MMIO_MAX         8
-#define GSI_VIRTIO_MMIO_BASE    16            /* device n: GSI 16 + n (level) */
+/* virtio-mmio device n interrupts on the n-th of these ISA IRQs, ones no
+ * landlord device uses.  The MADT (interrupt source overrides) and the MP
+ * table declare them level-triggered, active-high: a device announced only on
+ * the command line (virtio_mmio.device=) gets an IRQ Linux has already set
+ * up, with level semantics (asserted while InterruptStatus is non-zero). */
+#define VIRTIO_MMIO_IRQ_LIST    5, 6, 7, 12, 14, 15, 3
+#define VIRTIO_MMIO_MAX         7
 #define GSI_PCI_INTX_A          10            /* PCI INTx: _PRT swizzles over */
 #define GSI_PCI_INTX_B          11            /* these two, level, shared */
 

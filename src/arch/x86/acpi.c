@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "arch/x86/acpi.h"
+#include "arch/x86/layout.h"
 #include "base/bytes.h"
 #include "acpi_aml.h"
 
@@ -33,6 +34,7 @@
 /* Processor device names are "C" and three hex digits, and MADT type-0
  * entries hold 8-bit APIC ids below 0xff. */
 #define ACPI_MAX_CPUS     4096
+#define PCI_SLOTS         32            /* bus 0: 0 is the host bridge */
 #define X2APIC_FIRST_ID   255
 
 /* System description table header (ACPI 6.3 section 5.2.6). */
@@ -204,6 +206,23 @@ config_ok(const struct acpi_config *cfg)
 	    cfg->pm_base != 0;
 }
 
+/* ISA IRQs that are level-triggered, active-high, besides the SCI. */
+static const uint8_t level_irqs[] = { VIRTIO_MMIO_IRQ_LIST };
+#define NR_LEVEL_IRQS (sizeof(level_irqs) / sizeof(level_irqs[0]))
+
+/* An interrupt source override: ISA irq on GSI irq, level, active-high. */
+static uint8_t *
+madt_iso(uint8_t *p, uint8_t irq)
+{
+	p[0] = MADT_ISO;
+	p[1] = MADT_ISO_LEN;
+	p[2] = 0;                               /* bus: ISA */
+	p[3] = irq;                             /* source IRQ */
+	put_le32(p + 4, irq);                   /* GSI */
+	put_le16(p + 8, MPS_INTI_HIGH_LEVEL);
+	return p + MADT_ISO_LEN;
+}
+
 static size_t
 madt_len(int nr_cpus)
 {
@@ -211,7 +230,8 @@ madt_len(int nr_cpus)
 	size_t x2 = n > X2APIC_FIRST_ID ? n - X2APIC_FIRST_ID : 0;
 
 	return MADT_ENTRIES + (n - x2) * MADT_LAPIC_LEN +
-	    x2 * MADT_X2APIC_LEN + MADT_IOAPIC_LEN + MADT_ISO_LEN +
+	    x2 * MADT_X2APIC_LEN + MADT_IOAPIC_LEN +
+	    (1 + NR_LEVEL_IRQS) * MADT_ISO_LEN +
 	    MADT_LAPIC_NMI_LEN + (x2 ? MADT_X2APIC_NMI_LEN : 0);
 }
 
@@ -339,13 +359,10 @@ build_madt(uint8_t *t, size_t len, const struct acpi_config *cfg)
 	 * default GSI routing sends GSI n to IOAPIC pin n, and its PIT raises
 	 * GSI 0, so the timer is on pin 0 and the OS's identity mapping of
 	 * ISA IRQs is right. */
-	p[0] = MADT_ISO;
-	p[1] = MADT_ISO_LEN;
-	p[2] = 0;                               /* bus: ISA */
-	p[3] = cfg->sci_irq;                    /* source IRQ */
-	put_le32(p + 4, cfg->sci_irq);             /* GSI */
-	put_le16(p + 8, MPS_INTI_HIGH_LEVEL);
-	p += MADT_ISO_LEN;
+	p = madt_iso(p, cfg->sci_irq);
+	/* The virtio-mmio IRQs (layout.h) are level-triggered too. */
+	for (size_t i = 0; i < NR_LEVEL_IRQS; i++)
+		p = madt_iso(p, level_irqs[i]);
 
 	/* NMI arrives on LINT1 of every local APIC. */
 	p[0] = MADT_LAPIC_NMI;
@@ -373,9 +390,7 @@ dsdt_sleep_state(struct aml *a, const char *name, uint8_t typ)
 	size_t pkg;
 
 	aml_name(a, name);
-	aml_byte(a, AML_PACKAGE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_byte(a, 4);                         /* NumElements */
+	pkg = aml_package_begin(a, 4);
 	aml_integer(a, typ);
 	aml_integer(a, typ);
 	aml_integer(a, 0);
@@ -383,8 +398,32 @@ dsdt_sleep_state(struct aml *a, const char *name, uint8_t typ)
 	aml_pkg_end(a, pkg);
 }
 
+/* Name (_PRT): slot s (1-31), pin p (0 = INTA) -> GSI 10 + ((s + p) & 1),
+ * as Package { s << 16 | 0xffff, p, Zero (a GSI, no link), GSI }: to Linux
+ * a level-triggered, active-low, shareable line. */
+static void
+dsdt_prt(struct aml *a)
+{
+	size_t prt, e;
+
+	aml_name(a, "_PRT");
+	prt = aml_package_begin(a, (PCI_SLOTS - 1) * 4);
+	for (uint32_t slot = 1; slot < PCI_SLOTS; slot++) {
+		for (uint32_t pin = 0; pin < 4; pin++) {
+			e = aml_package_begin(a, 4);
+			aml_integer(a, slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, GSI_PCI_INTX_A + ((slot + pin) & 1));
+			aml_pkg_end(a, e);
+		}
+	}
+	aml_pkg_end(a, prt);
+}
+
 /* Device (PCI0): the PCI root bridge, bus 0 only, so Linux finds the host
- * bridge's windows through ACPI (_CRS) rather than guessing. */
+ * bridge's windows through ACPI (_CRS) rather than guessing, and how the
+ * slots' interrupts are wired (_PRT). */
 static void
 dsdt_pci0(struct aml *a)
 {
@@ -398,8 +437,9 @@ dsdt_pci0(struct aml *a)
 	aml_res_io(&r, 0xcf8, 1, 8);
 	aml_res_word_io(&r, 0x0000, 0x0cf7);
 	aml_res_word_io(&r, 0x0d00, 0xffff);
-	/* Below the IOAPIC; RAM stops at 0xc0000000 (LAYOUT_PCI_HOLE). */
-	aml_res_dword_mem(&r, 0xc0000000, 0xfebfffff);
+	/* The BAR window pci.c assigns from and decodes; RAM stops below it. */
+	aml_res_dword_mem(&r, (uint32_t)LAYOUT_PCI_MMIO,
+			  (uint32_t)(LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE - 1));
 	aml_res_end(&r);
 
 	aml_byte(a, AML_EXT_OP);
@@ -416,6 +456,7 @@ dsdt_pci0(struct aml *a)
 	aml_integer(a, 0);
 	aml_name(a, "_CRS");
 	aml_buffer(a, crs, r.len);
+	dsdt_prt(a);
 	aml_pkg_end(a, pkg);
 	if (r.overflow)
 		a->overflow = true;
@@ -479,7 +520,8 @@ dsdt_cpu(struct aml *a, int i)
  *			Device (PCI0) { _HID PNP0A03, _UID 0, _SEG 0, _BBN 0,
  *				_CRS: WordBusNumber 0-0, IO 0xcf8/8,
  *				WordIO 0-0xcf7, WordIO 0xd00-0xffff,
- *				DWordMemory 0xc0000000-0xfebfffff }
+ *				DWordMemory 0xc0000000-0xcfffffff (the PCI window),
+ *				_PRT: slot s pin p -> GSI 10 + ((s + p) & 1) }
  *			Device (COM1) { _HID PNP0501, _UID 1,
  *				_CRS: IO 0x3f8/8, IRQNoFlags {4} }
  *			Device (C000) { _HID "ACPI0007", _UID 0 }

@@ -136,6 +136,17 @@ aml_pkg_begin(const struct aml *a)
 	return a->len;
 }
 
+size_t
+aml_package_begin(struct aml *a, uint8_t nelem)
+{
+	size_t start;
+
+	aml_byte(a, AML_PACKAGE_OP);
+	start = aml_pkg_begin(a);
+	aml_byte(a, nelem);                     /* NumElements */
+	return start;
+}
+
 /* PkgLength counts itself.  One byte holds up to 63; longer lengths put
  * the low nibble in the lead byte (bits 7-6 = number of following bytes)
  * and the rest in up to three following bytes. */

@@ -45,6 +45,10 @@ void aml_eisaid(struct aml *a, const char *id);
 size_t aml_pkg_begin(const struct aml *a);
 void aml_pkg_end(struct aml *a, size_t start);
 
+/* Package (nelem) { ... }: PackageOp and NumElements (up to 255); emit the
+ * elements, then aml_pkg_end with the returned start. */
+size_t aml_package_begin(struct aml *a, uint8_t nelem);
+
 /* Buffer (n) { data }: used for ResourceTemplate()s. */
 void aml_buffer(struct aml *a, const uint8_t *data, size_t n);
 

@@ -11,9 +11,11 @@
  * the last KiB of base memory and 0xf0000-0xfffff (LAYOUT_MPTABLE), so buf
  * must be 16-byte aligned.  Fields are placed with explicit little-endian
  * stores. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "arch/x86/mptable.h"
+#include "arch/x86/layout.h"
 #include "base/bytes.h"
 
 #define MP_SPEC_REV       4             /* version 1.4 */
@@ -64,6 +66,7 @@ enum {
 #define MP_NMI            1
 #define MP_EXTINT         3
 #define MP_CONFORMING     0             /* polarity and trigger of the bus */
+#define MP_HIGH_LEVEL     0x000d        /* active high (01), level (11 << 2) */
 
 #define MP_NR_ISA_IRQS    16
 #define MP_NR_ENTRIES(n)  ((n) + 1 + 1 + MP_NR_ISA_IRQS + 2)
@@ -102,6 +105,18 @@ mp_processors(uint8_t *p, int nr_cpus)
 		p += MP_PROCESSOR_LEN;
 	}
 	return p;
+}
+
+/* The virtio-mmio IRQs are level-triggered, active-high (layout.h). */
+static bool
+is_level_irq(int irq)
+{
+	static const uint8_t level[] = { VIRTIO_MMIO_IRQ_LIST };
+
+	for (size_t i = 0; i < sizeof(level); i++)
+		if (level[i] == irq)
+			return true;
+	return false;
 }
 
 /* Interrupt entries: type 3 (to an IOAPIC pin) or 4 (to a LINTn pin). */
@@ -154,9 +169,12 @@ mp_config(uint8_t *t, size_t len, int nr_cpus, uint32_t lapic_addr,
 	 * IRQ 0 is not moved to pin 2 as on real chipsets.  IRQ 2 (the
 	 * cascade) has no source but is listed so the map matches the
 	 * identity mapping Linux assumes for ISA IRQs under ACPI. */
-	for (int irq = 0; irq < MP_NR_ISA_IRQS; irq++)
+	for (int irq = 0; irq < MP_NR_ISA_IRQS; irq++) {
 		p = mp_intr(p, MP_IOINTR, MP_INT, (uint8_t)irq, ioapic_id,
 		    (uint8_t)irq);
+		if (is_level_irq(irq))
+			put_le16(p - MP_ENTRY_LEN + 2, MP_HIGH_LEVEL);
+	}
 
 	/* Virtual wire: the 8259's output on LINT0, NMI on LINT1, of every
 	 * local APIC (0xff). */
