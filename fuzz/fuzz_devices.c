@@ -116,7 +116,7 @@ static int machine_init(struct machine *m)
 	m->kbd = i8042_create(&pc);
 	m->rtc = rtc_create();
 	m->pm = acpi_pm_create(&pc);
-	m->pci = pci_bus_create();
+	m->pci = pci_bus_create(NULL, NULL);
 	if (!m->uart || !m->kbd || !m->rtc || !m->pm || !m->pci)
 		return -1;
 	dummy_pci_init(&m->dummy);
