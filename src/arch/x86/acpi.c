@@ -34,7 +34,6 @@
 /* Processor device names are "C" and three hex digits, and MADT type-0
  * entries hold 8-bit APIC ids below 0xff. */
 #define ACPI_MAX_CPUS     4096
-#define PCI_SLOTS         32            /* bus 0: 0 is the host bridge */
 #define X2APIC_FIRST_ID   255
 
 /* System description table header (ACPI 6.3 section 5.2.6). */
@@ -382,134 +381,6 @@ build_madt(uint8_t *t, size_t len, const struct acpi_config *cfg)
 	header_checksum(t, len);
 }
 
-/* Name (_Sx_, Package (4) { typ, typ, 0, 0 }): SLP_TYPa, SLP_TYPb and
- * two reserved elements. */
-static void
-dsdt_sleep_state(struct aml *a, const char *name, uint8_t typ)
-{
-	size_t pkg;
-
-	aml_name(a, name);
-	pkg = aml_package_begin(a, 4);
-	aml_integer(a, typ);
-	aml_integer(a, typ);
-	aml_integer(a, 0);
-	aml_integer(a, 0);
-	aml_pkg_end(a, pkg);
-}
-
-/* Name (_PRT): slot s (1-31), pin p (0 = INTA) -> GSI 10 + ((s + p) & 1),
- * as Package { s << 16 | 0xffff, p, Zero (a GSI, no link), GSI }: to Linux
- * a level-triggered, active-low, shareable line. */
-static void
-dsdt_prt(struct aml *a)
-{
-	size_t prt, e;
-
-	aml_name(a, "_PRT");
-	prt = aml_package_begin(a, (PCI_SLOTS - 1) * 4);
-	for (uint32_t slot = 1; slot < PCI_SLOTS; slot++) {
-		for (uint32_t pin = 0; pin < 4; pin++) {
-			e = aml_package_begin(a, 4);
-			aml_integer(a, slot << 16 | 0xffff);
-			aml_integer(a, pin);
-			aml_integer(a, 0);
-			aml_integer(a, GSI_PCI_INTX_A + ((slot + pin) & 1));
-			aml_pkg_end(a, e);
-		}
-	}
-	aml_pkg_end(a, prt);
-}
-
-/* Device (PCI0): the PCI root bridge, bus 0 only, so Linux finds the host
- * bridge's windows through ACPI (_CRS) rather than guessing, and how the
- * slots' interrupts are wired (_PRT). */
-static void
-dsdt_pci0(struct aml *a)
-{
-	uint8_t crs[128];
-	struct aml r;
-	size_t pkg;
-
-	aml_init(&r, crs, sizeof(crs));
-	aml_res_word_bus(&r, 0, 0);
-	/* The config ports are consumed by the bridge itself: not a window. */
-	aml_res_io(&r, 0xcf8, 1, 8);
-	aml_res_word_io(&r, 0x0000, 0x0cf7);
-	aml_res_word_io(&r, 0x0d00, 0xffff);
-	/* The BAR window pci.c assigns from and decodes; RAM stops below it. */
-	aml_res_dword_mem(&r, (uint32_t)LAYOUT_PCI_MMIO,
-			  (uint32_t)(LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE - 1));
-	aml_res_end(&r);
-
-	aml_byte(a, AML_EXT_OP);
-	aml_byte(a, AML_DEVICE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_nameseg(a, "PCI0");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0A03");
-	aml_name(a, "_UID");
-	aml_integer(a, 0);
-	aml_name(a, "_SEG");
-	aml_integer(a, 0);
-	aml_name(a, "_BBN");
-	aml_integer(a, 0);
-	aml_name(a, "_CRS");
-	aml_buffer(a, crs, r.len);
-	dsdt_prt(a);
-	aml_pkg_end(a, pkg);
-	if (r.overflow)
-		a->overflow = true;
-}
-
-/* Device (COM1): the 16550 at 0x3f8, IRQ 4, so 8250_pnp claims it. */
-static void
-dsdt_com1(struct aml *a)
-{
-	uint8_t crs[16];
-	struct aml r;
-	size_t pkg;
-
-	aml_init(&r, crs, sizeof(crs));
-	aml_res_io(&r, 0x3f8, 1, 8);
-	aml_res_irq_noflags(&r, 1u << 4);
-	aml_res_end(&r);
-
-	aml_byte(a, AML_EXT_OP);
-	aml_byte(a, AML_DEVICE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_nameseg(a, "COM1");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0501");
-	aml_name(a, "_UID");
-	aml_integer(a, 1);
-	aml_name(a, "_CRS");
-	aml_buffer(a, crs, r.len);
-	aml_pkg_end(a, pkg);
-	if (r.overflow)
-		a->overflow = true;
-}
-
-/* Device (Cnnn) { _HID "ACPI0007", _UID n }: the processor objects whose
- * _UID matches the MADT entries' processor uid. */
-static void
-dsdt_cpu(struct aml *a, int i)
-{
-	char seg[16];
-	size_t pkg;
-
-	snprintf(seg, sizeof(seg), "C%03X", (unsigned int)i);
-	aml_byte(a, AML_EXT_OP);
-	aml_byte(a, AML_DEVICE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_nameseg(a, seg);
-	aml_name(a, "_HID");
-	aml_string(a, "ACPI0007");
-	aml_name(a, "_UID");
-	aml_integer(a, (uint64_t)i);
-	aml_pkg_end(a, pkg);
-}
-
 /*
  * The DSDT, in ASL:
  *
@@ -538,20 +409,10 @@ static size_t
 build_dsdt(uint8_t *t, size_t cap, const struct acpi_config *cfg)
 {
 	struct aml a;
-	size_t sb;
 
 	aml_init(&a, t + HDR_SIZE, cap - HDR_SIZE);
 
-	dsdt_sleep_state(&a, "_S0_", 0);
-	dsdt_sleep_state(&a, "_S5_", cfg->s5_slp_typ);
-	aml_byte(&a, AML_SCOPE_OP);
-	sb = aml_pkg_begin(&a);
-	aml_nameseg(&a, "_SB_");
-	dsdt_pci0(&a);
-	dsdt_com1(&a);
-	for (int i = 0; i < cfg->nr_cpus; i++)
-		dsdt_cpu(&a, i);
-	aml_pkg_end(&a, sb);
+	acpi_dsdt_body(&a, cfg);
 
 	if (a.overflow)
 		return 0;

@@ -60,4 +60,8 @@ void aml_res_word_io(struct aml *r, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *r, uint32_t min, uint32_t max);
 void aml_res_end(struct aml *r);
 
+struct acpi_config;
+/* acpi_dsdt.c: the DSDT's AML, after the table header. */
+void acpi_dsdt_body(struct aml *a, const struct acpi_config *cfg);
+
 #endif
