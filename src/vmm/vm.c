@@ -73,7 +73,9 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	signo = (int)si.ssi_signo;
-	if (atomic_load(&vm->stop) == VM_RUNNING)
+	/* Kept even when another stop reason won the race (a guest reboot in
+	 * the same instant): the signal must still end the VM, not a restart. */
+	if (!vm->stop_signal)
 		vm->stop_signal = signo;
 	vm_request_stop(vm, VM_SIGNAL);
 }
@@ -329,8 +331,11 @@ int vm_run(const struct vm_config *cfg)
 		return EXIT_SETUP_ERROR;
 	}
 	if (console_open(&console, cfg->console, cfg->console_path) == 0) {
-		while ((why = run_once(&vm)) == VM_RESET && cfg->on_reboot == REBOOT_RESTART)
+		while ((why = run_once(&vm)) == VM_RESET && cfg->on_reboot == REBOOT_RESTART &&
+		       !vm.stop_signal)
 			warnx("guest rebooted; restarting it (--on-reboot=restart)");
+		if (why == VM_RESET && vm.stop_signal)
+			why = VM_SIGNAL;   /* stopped while rebooting */
 		console_close(&console);
 	}
 	close(vm.signal_fd);
