@@ -29,8 +29,8 @@ suite() {   # suite NAME BUILDDIR MESON-OPTIONS...
 	fi
 	meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3
 	local log="$dir/meson-logs/testlog.json"
-	passed=$((passed + $(grep -c '"result": "OK"' "$log")))
-	failed=$((failed + $(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")))
+	passed=$((passed + $(grep -a -c '"result": "OK"' "$log")))
+	failed=$((failed + $(grep -a -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")))
 }
 
 suite "tests" build-test
