@@ -27,10 +27,15 @@ suite() {   # suite NAME BUILDDIR MESON-OPTIONS...
 		failed=$((failed + 1))
 		return
 	fi
-	meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3
-	local log="$dir/meson-logs/testlog.json"
+	local rc=0 log="$dir/meson-logs/testlog.json" bad
+	meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 || rc=$?
+	# -a: a test's output may hold binary bytes, which would make grep
+	# treat the whole log as binary.
 	passed=$((passed + $(grep -a -c '"result": "OK"' "$log")))
-	failed=$((failed + $(grep -a -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")))
+	bad=$(grep -a -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")
+	# meson failing without a failed test (e.g. it could not run) still counts.
+	[ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
+	failed=$((failed + bad))
 }
 
 suite "tests" build-test
