@@ -10,7 +10,11 @@
  *   [0]    which port: an index into the interesting ports, or (when past
  *          the table) any port taken from the value bytes
  *   [1]    bits 0-2 width (1, 2, 4, 8, or a size the bus must refuse),
- *          bit 3 write, bit 4 feed host input to the UART instead
+ *          bit 3 write, bit 4 feed host input to the UART instead,
+ *          bit 5 an MMIO access instead: the virtio-pci function's BAR at
+ *          offset [5..6] & 0x7fff (bit 6 clear; the window's start while
+ *          the BAR decodes nowhere) or the PCI window at offset [3..6]
+ *          (bit 6 set), with the value [2..4]
  *   [2..6] the value (little-endian), or the UART input
  * Everything is created afresh per input, so runs are independent. */
 #include <stddef.h>
@@ -24,6 +28,9 @@
 #include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/uart.h"
+#include "base/guest_mem.h"
+#include "virtio/virtio.h"
+#include "virtio/virtio_pci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -94,8 +101,44 @@ static void dummy_pci_init(struct pci_device *d)
 	d->wmask[0x3c] = 0xff;
 }
 
+/* A virtio device behind the PCI transport: it checks what the transport
+ * hands it. */
+#define FZ_QUEUES 2
+#define FZ_CFGLEN 12
+
+static void fz_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
+{
+	if (off > FZ_CFGLEN || len > FZ_CFGLEN - off)
+		__builtin_trap();
+	memset(data, 0x5a, len);
+}
+
+static void fz_config_write(struct virtio_dev *d, uint32_t off, const uint8_t *data,
+			    uint32_t len)
+{
+	if (off > FZ_CFGLEN || len > FZ_CFGLEN - off)
+		__builtin_trap();
+}
+
+static void fz_queue_notify(struct virtio_dev *d, int q)
+{
+	if (q < 0 || q >= FZ_QUEUES)
+		__builtin_trap();
+}
+
+static const struct virtio_dev_ops fz_ops = {
+	.config_read = fz_config_read,
+	.config_write = fz_config_write,
+	.queue_notify = fz_queue_notify,
+};
+
 struct machine {
 	struct bus pio;
+	struct bus mmio;
+	struct guest_mem gm;
+	struct virtio_dev vdev;
+	bool vdev_ready;
+	struct virtio_pci *vp;
 	struct sink sink;
 	struct uart *uart;
 	struct i8042 *kbd;
@@ -109,6 +152,7 @@ static int machine_init(struct machine *m)
 {
 	struct irq_line irq = { .set = sink_irq, .opaque = &m->sink, .gsi = IRQ_COM1 };
 	struct power_ctl pc = { .request = sink_power, .opaque = &m->sink };
+	char err[128];
 
 	memset(m, 0, sizeof(*m));
 	bus_init(&m->pio, "pio");
@@ -116,11 +160,24 @@ static int machine_init(struct machine *m)
 	m->kbd = i8042_create(&pc);
 	m->rtc = rtc_create();
 	m->pm = acpi_pm_create(&pc);
-	m->pci = pci_bus_create(NULL, NULL);
+	bus_init(&m->mmio, "mmio");
+	m->pci = pci_bus_create(&m->mmio, NULL);
 	if (!m->uart || !m->kbd || !m->rtc || !m->pm || !m->pci)
 		return -1;
 	dummy_pci_init(&m->dummy);
 	if (pci_bus_add(m->pci, &m->dummy, -1) != 1)
+		return -1;
+	if (gm_map(&m->gm, 1 << 20, LAYOUT_PCI_HOLE) < 0)
+		return -1;
+	m->vdev = (struct virtio_dev){
+		.name = "fuzz", .device_id = VIRTIO_ID_CONSOLE, .nr_queues = FZ_QUEUES,
+		.queue_max = 64, .config_len = FZ_CFGLEN, .ops = &fz_ops, .mem = &m->gm,
+	};
+	if (virtio_dev_init(&m->vdev) < 0)
+		return -1;
+	m->vdev_ready = true;
+	m->vp = virtio_pci_create(&m->vdev, m->pci, NULL, err, sizeof(err));
+	if (m->vp == NULL)
 		return -1;
 	if (bus_register(&m->pio, PORT_COM1, 8, uart_io, m->uart, "uart") ||
 	    bus_register(&m->pio, PORT_I8042_DATA, 5, i8042_io, m->kbd, "i8042") ||
@@ -137,7 +194,36 @@ static void machine_fini(struct machine *m)
 	i8042_destroy(m->kbd);
 	rtc_destroy(m->rtc);
 	acpi_pm_destroy(m->pm);
+	virtio_pci_destroy(m->vp);
+	if (m->vdev_ready)
+		virtio_dev_destroy(&m->vdev);
 	pci_bus_destroy(m->pci);
+	if (m->gm.map != NULL)
+		gm_unmap(&m->gm);
+}
+
+/* An access to the PCI window: into the virtio function's BAR, wherever
+ * the guest has put it, or anywhere in the window. */
+static void run_mmio(struct machine *m, const uint8_t *rec, uint32_t len, bool is_write)
+{
+	uint64_t bar = virtio_pci_function(m->vp)->bar_addr[0];
+	uint64_t addr;
+	uint8_t buf[8];
+
+	if (rec[1] & 0x40)
+		addr = LAYOUT_PCI_MMIO + ((uint64_t)rec[3] | (uint64_t)rec[4] << 8 |
+					  (uint64_t)rec[5] << 16 | (uint64_t)rec[6] << 24);
+	else
+		addr = (bar == PCI_BAR_UNMAPPED ? LAYOUT_PCI_MMIO : bar) +
+		       (((uint64_t)rec[5] | (uint64_t)rec[6] << 8) & (VPCI_BAR_SIZE - 1));
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, rec + 2, 3);
+	if (!bus_access(&m->mmio, addr, buf, len, is_write) && !is_write &&
+	    len >= 1 && len <= 8) {
+		for (uint32_t i = 0; i < len; i++)
+			if (buf[i] != 0xff)
+				__builtin_trap();
+	}
 }
 
 static void run_record(struct machine *m, const uint8_t *rec)
@@ -154,6 +240,10 @@ static void run_record(struct machine *m, const uint8_t *rec)
 
 		if (uart_receive(m->uart, rec + 2, n) > room)
 			__builtin_trap();
+		return;
+	}
+	if (rec[1] & 0x20) {
+		run_mmio(m, rec, len, is_write);
 		return;
 	}
 	if (rec[0] < nports)

@@ -91,6 +91,12 @@ struct virtio_dev {
 	uint8_t isr;                      /* for transports that have one */
 	uint32_t config_generation;
 	bool broken;                      /* NEEDS_RESET reported, until reset */
+	/* NEEDS_RESET lines on stderr, rate-limited across resets (a guest
+	 * that resets and breaks the device in a loop must not flood the
+	 * log); set by virtio_dev_init, kept by resets. */
+	unsigned log_tokens;
+	uint64_t log_refill_s;            /* CLOCK_MONOTONIC of the last refill */
+	uint64_t log_suppressed;          /* reports not logged since the last line */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
 
 	/* One eventfd per queue, watched by the event loop: the transport
@@ -141,7 +147,12 @@ void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t 
  * the driver resets the device.  After DRIVER_OK it also sets
  * VIRTIO_ISR_CONFIG and calls transport->signal_config (2.1.2); before,
  * the driver finds the status bit when it reads status.  Only the first
- * call until a reset does anything. */
+ * call until a reset does anything.  The lines are rate-limited per device
+ * (a burst of VIRTIO_BROKEN_LOG_BURST, then one per
+ * VIRTIO_BROKEN_LOG_PERIOD_S seconds; the next line counts what was
+ * skipped). */
+#define VIRTIO_BROKEN_LOG_BURST     16
+#define VIRTIO_BROKEN_LOG_PERIOD_S  60
 void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -137,7 +137,13 @@ int kvm_create_vm(struct kvm *k)
 	/* KVM emulates port 0x61 too, which PIT calibration reads. */
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
-	k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
+	/* KVM_CREATE_VM may be interrupted (EINTR) by a signal arriving while
+	 * it sets up; like any interrupted call it is simply made again. */
+	for (int tries = 0; tries < 100; tries++) {
+		k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);
+		if (k->vm_fd >= 0 || errno != EINTR)
+			break;
+	}
 	if (k->vm_fd < 0) {
 		warn("KVM_CREATE_VM");
 		return -1;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "virtio/virtio.h"
@@ -103,6 +104,9 @@ int virtio_dev_init(struct virtio_dev *d)
 	d->isr = 0;
 	d->config_generation = 0;
 	d->broken = false;
+	d->log_tokens = VIRTIO_BROKEN_LOG_BURST;
+	d->log_refill_s = 0;
+	d->log_suppressed = 0;
 	reset_queues(d);
 	for (int q = 0; q < d->nr_queues; q++) {
 		d->notify_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -260,6 +264,34 @@ void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t 
 		d->transport->signal_queue(d, q);
 }
 
+/* May this breakage be logged?  A token bucket: a guest can reset the
+ * device and break it again in a few register writes, as often as it
+ * likes, and each breakage is a new report. */
+static bool log_allowed(struct virtio_dev *d)
+{
+	struct timespec ts;
+	uint64_t now, periods;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec;
+	if (d->log_tokens >= VIRTIO_BROKEN_LOG_BURST || now < d->log_refill_s) {
+		d->log_refill_s = now;
+	} else {
+		periods = (now - d->log_refill_s) / VIRTIO_BROKEN_LOG_PERIOD_S;
+		if (periods >= VIRTIO_BROKEN_LOG_BURST - d->log_tokens)
+			d->log_tokens = VIRTIO_BROKEN_LOG_BURST;
+		else
+			d->log_tokens += (unsigned)periods;
+		d->log_refill_s += periods * VIRTIO_BROKEN_LOG_PERIOD_S;
+	}
+	if (d->log_tokens == 0) {
+		d->log_suppressed++;
+		return false;
+	}
+	d->log_tokens--;
+	return true;
+}
+
 void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 {
 	char reason[256];
@@ -267,10 +299,20 @@ void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 
 	if (d->broken)
 		return;                  /* one report per breakage */
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	warnx("%s: %s; device needs reset", d->name, reason);
+	if (log_allowed(d)) {
+		va_start(ap, fmt);
+		vsnprintf(reason, sizeof(reason), fmt, ap);
+		va_end(ap);
+		if (d->log_suppressed)
+			warnx("%s: %s; device needs reset (%llu earlier reports not logged)",
+			      d->name, reason, (unsigned long long)d->log_suppressed);
+		else if (d->log_tokens == 0)
+			warnx("%s: %s; device needs reset (further reports rate-limited)",
+			      d->name, reason);
+		else
+			warnx("%s: %s; device needs reset", d->name, reason);
+		d->log_suppressed = 0;
+	}
 	d->broken = true;
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	d->config_generation++;

@@ -19,6 +19,10 @@
 
 #define CONSOLE_QUEUE_SIZE  256
 #define CONSOLE_CONFIG_LEN  12     /* struct virtio_console_config */
+/* Output bytes per pass.  One chain may hold up to 4 GiB (the same guest
+ * pages named again and again), so a pass stops here, mid-chain if need
+ * be, and the rest goes after the event loop's other work (a SIGTERM). */
+#define CONSOLE_TX_PASS     (256 * 1024)
 #define RXQ 0
 #define TXQ 1
 
@@ -29,7 +33,11 @@ struct virtio_console {
 
 	/* Under dev.lock. */
 	bool warned_rx;
-	struct vq_chain chain;     /* big (VQ_MAX_CHAIN buffers): not on a stack */
+	bool tx_pending;           /* tx_chain popped, not all of it sent yet */
+	uint64_t tx_sent;          /* bytes of tx_chain already sent */
+	/* big (VQ_MAX_CHAIN buffers): not on a stack */
+	struct vq_chain tx_chain;
+	struct vq_chain rx_chain;
 };
 
 static void console_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data,
@@ -38,26 +46,57 @@ static void console_config_read(struct virtio_dev *d, uint32_t off, uint8_t *dat
 	memset(data, 0, len);
 }
 
-/* Guest output: at most a ring's worth of chains per pass, so one guest
- * cannot hold the event loop; the rest runs on a second pass. */
+/* Send what is left of the pending chain, at most *budget bytes. */
+static void console_send(struct virtio_console *c, uint64_t *budget)
+{
+	const struct vq_chain *ch = &c->tx_chain;
+	uint64_t skip = c->tx_sent;
+
+	for (uint16_t i = 0; i < ch->nr_out && *budget > 0; i++) {
+		uint64_t len = ch->bufs[i].len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		len -= skip;
+		if (len > *budget)
+			len = *budget;
+		if (c->tx)
+			c->tx(c->tx_opaque, ch->bufs[i].host + skip, len);
+		skip = 0;
+		c->tx_sent += len;
+		*budget -= len;
+	}
+}
+
+/* Guest output: at most a ring's worth of chains and CONSOLE_TX_PASS bytes
+ * per pass, so one guest cannot hold the event loop; the rest runs on a
+ * second pass. */
 static void console_transmit(struct virtio_console *c)
 {
 	struct virtio_dev *d = &c->dev;
 	struct virtqueue *vq = &d->vq[TXQ];
+	uint64_t budget = CONSOLE_TX_PASS;
 
-	for (unsigned int n = 0; n < vq->size; n++) {
-		int ret = vq_pop(vq, d->mem, &c->chain);
+	for (unsigned int n = 0; n < vq->size && budget > 0; n++) {
+		if (!c->tx_pending) {
+			int ret = vq_pop(vq, d->mem, &c->tx_chain);
 
-		if (ret < 0) {
-			virtio_mark_broken(d, "malformed transmit ring");
-			return;
+			if (ret < 0) {
+				virtio_mark_broken(d, "malformed transmit ring");
+				return;
+			}
+			if (ret == 0)
+				return;
+			c->tx_pending = true;
+			c->tx_sent = 0;
 		}
-		if (ret == 0)
-			return;
-		for (uint16_t i = 0; i < c->chain.nr_out; i++)
-			if (c->tx)
-				c->tx(c->tx_opaque, c->chain.bufs[i].host, c->chain.bufs[i].len);
-		virtio_queue_complete(d, TXQ, c->chain.head, 0);
+		console_send(c, &budget);
+		if (c->tx_sent < c->tx_chain.out_len)
+			break;             /* budget spent mid-chain */
+		c->tx_pending = false;
+		virtio_queue_complete(d, TXQ, c->tx_chain.head, 0);
 		if (d->broken)
 			return;
 	}
@@ -81,7 +120,10 @@ static void console_start(struct virtio_dev *d)
 
 static void console_reset(struct virtio_dev *d)
 {
-	/* No chain is ever held across calls: nothing to drop. */
+	struct virtio_console *c = d->priv;
+
+	/* A partly sent chain is dropped with the rings it came from. */
+	c->tx_pending = false;
 }
 
 static const struct virtio_dev_ops console_ops = {
@@ -103,7 +145,7 @@ static size_t console_receive(struct virtio_console *c, const uint8_t *buf, size
 	/* One pass over the ring at most: each chain takes at least a byte
 	 * or is returned empty. */
 	for (unsigned int k = 0; k < vq->size && taken < n; k++) {
-		int ret = vq_pop(vq, d->mem, &c->chain);
+		int ret = vq_pop(vq, d->mem, &c->rx_chain);
 		uint64_t w;
 
 		if (ret < 0) {
@@ -112,13 +154,13 @@ static size_t console_receive(struct virtio_console *c, const uint8_t *buf, size
 		}
 		if (ret == 0)
 			break;
-		if (c->chain.in_len == 0 && !c->warned_rx) {
+		if (c->rx_chain.in_len == 0 && !c->warned_rx) {
 			fprintf(stderr, "landlord: %s: receive buffer not writable\n", d->name);
 			c->warned_rx = true;
 		}
-		w = vq_chain_write(&c->chain, 0, buf + taken, n - taken);
+		w = vq_chain_write(&c->rx_chain, 0, buf + taken, n - taken);
 		taken += w;
-		virtio_queue_complete(d, RXQ, c->chain.head, (uint32_t)w);
+		virtio_queue_complete(d, RXQ, c->rx_chain.head, (uint32_t)w);
 		if (d->broken)
 			break;
 	}

@@ -64,20 +64,26 @@ static void on_stop_fd(void *opaque, int fd, uint32_t events)
 	el_quit(&vm->loop);
 }
 
+/* Take a pending SIGINT/SIGTERM/SIGHUP from the signalfd (non-blocking);
+ * true if there was one.  Kept even when another stop reason won the race (a
+ * guest reboot in the same instant): the signal must still end the VM. */
+static bool take_signal(struct vm *vm)
+{
+	struct signalfd_siginfo si;
+
+	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	if (!vm->stop_signal)
+		vm->stop_signal = (int)si.ssi_signo;
+	return true;
+}
+
 static void on_signal(void *opaque, int fd, uint32_t events)
 {
 	struct vm *vm = opaque;
-	struct signalfd_siginfo si;
-	int signo;
 
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	signo = (int)si.ssi_signo;
-	/* Kept even when another stop reason won the race (a guest reboot in
-	 * the same instant): the signal must still end the VM, not a restart. */
-	if (!vm->stop_signal)
-		vm->stop_signal = signo;
-	vm_request_stop(vm, VM_SIGNAL);
+	if (take_signal(vm))
+		vm_request_stop(vm, VM_SIGNAL);
 }
 
 /* Console input: read only as much as the UART's FIFO has room for, and
@@ -128,7 +134,11 @@ static void on_input(void *opaque, int fd, uint32_t events)
 		return;
 	}
 	vm->input_len = console_filter_input(vm->console, in, n, vm->input, &quit);
-	flush_input(vm);
+	/* Bytes the device refused (a virtio console whose driver has not
+	 * posted receive buffers yet) must not wait for more typing: retry
+	 * them on the timer. */
+	if (!flush_input(vm))
+		pause_input(vm, fd);
 	if (quit)
 		vm_request_stop(vm, VM_QUIT);
 }
@@ -136,9 +146,16 @@ static void on_input(void *opaque, int fd, uint32_t events)
 static void on_input_timer(void *opaque, int fd, uint32_t events)
 {
 	struct vm *vm = opaque;
+	struct itimerspec t = { .it_value.tv_nsec = INPUT_RETRY_NS };
 	uint64_t n;
 
 	(void)!read(fd, &n, sizeof(n));
+	/* stdin is not watched while bytes are held back: offer them here,
+	 * and watch stdin again only once they are all taken. */
+	if (!flush_input(vm)) {
+		timerfd_settime(fd, 0, &t, NULL);
+		return;
+	}
 	if (el_add(&vm->loop, vm->console->in_fd, EPOLLIN, on_input, vm) < 0)
 		warn("console input");
 }
@@ -331,8 +348,10 @@ int vm_run(const struct vm_config *cfg)
 		return EXIT_SETUP_ERROR;
 	}
 	if (console_open(&console, cfg->console, cfg->console_path) == 0) {
+		/* A signal that arrived while the guest was rebooting is still
+		 * waiting in the signalfd: look before building a new VM. */
 		while ((why = run_once(&vm)) == VM_RESET && cfg->on_reboot == REBOOT_RESTART &&
-		       !vm.stop_signal)
+		       !vm.stop_signal && !take_signal(&vm))
 			warnx("guest rebooted; restarting it (--on-reboot=restart)");
 		if (why == VM_RESET && vm.stop_signal)
 			why = VM_SIGNAL;   /* stopped while rebooting */

@@ -55,7 +55,7 @@ def _case(transport):
              r"rng_current=virtio_rng\.\d+", r"rng_transport=" + transport,
              r"rng_bytes=[0-9a-f]{{32}}\b", r"VIRTIO-END",
              r"LANDLORD-LINUX-OK", r"reboot: Power down"],
-        timeout=300)
+        timeout=600)
 
 
 CASES = {

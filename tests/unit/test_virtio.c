@@ -476,6 +476,36 @@ static void mark_broken_until_reset(void **state)
 	assert_int_equal(f->signal_config, 2);
 }
 
+/* A hostile driver: reset, break the device, and again, many times. */
+static void break_in_a_loop(struct fake *f)
+{
+	for (int i = 0; i < 1000; i++) {
+		virtio_set_status(&f->dev, 0);
+		virtio_mark_broken(&f->dev, "breakage %d", i);
+		assert_true(f->dev.broken);
+	}
+}
+
+static void needs_reset_log_is_rate_limited(void **state)
+{
+	struct fake *f = *state;
+	char log[4096];
+
+	bring_up(f, BIT(VIRTIO_F_VERSION_1));
+	assert_int_equal(capture_stderr(break_in_a_loop, f, log, sizeof(log)),
+			 VIRTIO_BROKEN_LOG_BURST);
+	assert_non_null(strstr(log, "virtio-fake: breakage 0; device needs reset\n"));
+	assert_non_null(strstr(log, "(further reports rate-limited)\n"));
+	assert_null(strstr(log, "breakage 999"));
+	/* each breakage still reaches the driver */
+	assert_true(f->dev.status & VIRTIO_STATUS_NEEDS_RESET);
+	/* a minute later the skipped ones are counted on the next line */
+	f->dev.log_refill_s -= VIRTIO_BROKEN_LOG_PERIOD_S;
+	virtio_set_status(&f->dev, 0);
+	assert_int_equal(capture_stderr(break_twice, f, log, sizeof(log)), 1);
+	assert_non_null(strstr(log, "(984 earlier reports not logged)\n"));
+}
+
 static void do_complete_bad_used(struct fake *f)
 {
 	f->dev.vq[0].used_gpa = 16 * MIB;   /* the driver moved it after enabling */
@@ -524,6 +554,7 @@ int main(void)
 		T(complete_and_signal),
 		T(bad_queue_enable_breaks),
 		T(mark_broken_until_reset),
+		T(needs_reset_log_is_rate_limited),
 		T(complete_to_bad_used_ring_breaks),
 		T(destroy_resets_device),
 	};
