@@ -6,6 +6,10 @@
  *   0x100000  32-bit stub (cli; hlt) - never meant to run
  *   0x100100  kernel_info ("LToP") referenced by the bzImage header
  *   0x100200  _start64: the 64-bit entry (Linux boot protocol, RSI = boot_params)
+ * and, anywhere in .text, pvh_start32: the PVH entry named by the Xen ELF note
+ * XEN_ELFNOTE_PHYS32_ENTRY (32-bit protected mode, paging off, EBX = the
+ * physical address of struct hvm_start_info). QEMU boots the ELF that way,
+ * and so does landlord (it prefers the note when an ELF has one).
  */
 
 #define KERNEL_CS 0x10
@@ -32,6 +36,18 @@ kernel_info:
     .long 0                               /* setup_type_max */
 kernel_info_end:
 
+    /* The PVH entry note (ELF PT_NOTE, see guest.ld). QEMU reads an 8-byte
+     * descriptor from a 64-bit ELF, landlord and Xen read at least 4 bytes. */
+    .section .note.Xen, "a", @note
+    .balign 4
+    .long 4                               /* namesz: "Xen\0" */
+    .long 8                               /* descsz */
+    .long 18                              /* XEN_ELFNOTE_PHYS32_ENTRY */
+    .asciz "Xen"
+    .balign 4
+    .quad pvh_start32
+    .balign 4
+
     .section .text.entry64, "ax"
     .code64
     .globl _start64
@@ -39,6 +55,8 @@ _start64:
     cli
     cld
     mov %rsi, %r15                  /* boot_params; kept in a register until the stack exists */
+    xor %r14d, %r14d                /* entered through the Linux 64-bit boot protocol */
+start64_common:
 
     /* Zero .bss (the stacks live in .noinit and need no clearing). */
     mov $__bss_start, %edi
@@ -67,10 +85,49 @@ _start64:
     mov %rax, %cr3
 
     mov %r15, %rdi
+    mov %r14d, %esi
     call guest_main
 2:  cli
     hlt
     jmp 2b
+
+/*
+ * PVH entry: 32-bit protected mode, paging off, EBX = hvm_start_info. Loads
+ * our GDT, switches to long mode on the static identity map and joins the
+ * 64-bit path with R15 = the start info and R14 = 1 (no stack is needed).
+ */
+    .code32
+    .globl pvh_start32
+pvh_start32:
+    cli
+    cld
+    mov %ebx, %esi                  /* start info; survives into long mode */
+    lgdt gdt_ptr                    /* 6-byte form: the base's low 32 bits */
+    ljmp $CODE32_CS, $1f
+1:  mov $KERNEL_DS, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    mov %cr4, %eax
+    or $0x20, %eax                  /* PAE */
+    mov %eax, %cr4
+    mov $pml4, %eax
+    mov %eax, %cr3
+    mov $0xC0000080, %ecx           /* EFER */
+    rdmsr
+    or $0x100, %eax                 /* LME */
+    wrmsr
+    mov %cr0, %eax
+    and $0x9fffffff, %eax           /* clear CD and NW */
+    or $0x80000001, %eax            /* PG | PE */
+    mov %eax, %cr0
+    ljmp $KERNEL_CS, $pvh_start64
+
+    .code64
+pvh_start64:
+    mov %esi, %r15d                 /* zero-extends */
+    mov $1, %r14d                   /* entered through PVH */
+    jmp start64_common
 
     .text
     .code64

@@ -102,6 +102,9 @@ struct e820_entry {
 #define BP_E820_MAX 128
 
 extern const u8 *boot_params;
+/* "linux64" (64-bit boot protocol, RSI = boot_params) or "pvh" (hvm_start_info,
+ * translated into a zero page of the guest's own). */
+extern const char *boot_entry;
 const char *cmdline(void);
 /* Copies the value of "key=" into buf (NUL-terminated); returns 1 if present. */
 int cmdline_get(const char *key, char *buf, size_t size);

@@ -2,6 +2,7 @@
 #include "guest.h"
 
 const u8 *boot_params;
+const char *boot_entry = "?";
 const char *current_test = "?";
 
 /* ---------------------------------------------------------------- strings */
@@ -342,14 +343,85 @@ NORETURN void test_fail(const char *fmt, ...)
     acpi_poweroff();
 }
 
+/* ------------------------------------------------------------------- PVH */
+
+/*
+ * Entered through PVH, the guest gets Xen's struct hvm_start_info instead of
+ * a Linux zero page. It is translated into a zero page of our own (only the
+ * fields the runtime reads: cmd_line_ptr, e820, acpi_rsdp_addr), with the
+ * command line copied next to it, so the rest of the runtime and every test
+ * see one boot contract, and nothing below 1 MiB stays in use.
+ */
+#define HVM_START_MAGIC 0x336ec578u
+
+struct hvm_start_info {           /* xen/include/public/arch-x86/hvm/start_info.h */
+    u32 magic, version, flags, nr_modules;
+    u64 modlist_paddr, cmdline_paddr, rsdp_paddr;
+    u64 memmap_paddr;             /* version >= 1 */
+    u32 memmap_entries, reserved;
+} PACKED;
+
+struct hvm_memmap_entry {
+    u64 addr, size;
+    u32 type, reserved;
+} PACKED;
+
+static u8 pvh_zero_page[4096] __attribute__((aligned(4096)));
+static char pvh_cmdline[4096];
+
+static const char *pvh_to_zero_page(const struct hvm_start_info *si)
+{
+    if (si->magic != HVM_START_MAGIC)
+        return "hvm_start_info has a bad magic";
+    if (si->cmdline_paddr && si->cmdline_paddr < 0x100000000ull) {
+        const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
+        size_t n = 0;
+        while (n + 1 < sizeof(pvh_cmdline) && c[n]) {
+            pvh_cmdline[n] = c[n];
+            n++;
+        }
+        pvh_cmdline[n] = '\0';
+    }
+    *(u32 *)(pvh_zero_page + BP_CMD_LINE_PTR) = (u32)(uintptr_t)pvh_cmdline;
+    *(u64 *)(pvh_zero_page + BP_ACPI_RSDP_ADDR) = si->rsdp_paddr;
+    if (si->version >= 1 && si->memmap_paddr && si->memmap_paddr < 0x100000000ull) {
+        const struct hvm_memmap_entry *m =
+            (const struct hvm_memmap_entry *)(uintptr_t)si->memmap_paddr;
+        struct e820_entry *e = (struct e820_entry *)(pvh_zero_page + BP_E820_TABLE);
+        unsigned n = si->memmap_entries < BP_E820_MAX ? si->memmap_entries : BP_E820_MAX;
+        for (unsigned i = 0; i < n; i++) {
+            e[i].addr = m[i].addr;
+            e[i].size = m[i].size;
+            e[i].type = m[i].type;
+        }
+        pvh_zero_page[BP_E820_ENTRIES] = (u8)n;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------- main */
 
 static const char *acpi_error;
 
-void guest_main(const u8 *bp)
+void guest_main(const u8 *bp, u32 pvh);
+
+void guest_main(const u8 *bp, u32 pvh)
 {
-    boot_params = bp;
+    const char *pvh_error = 0;
+
+    if (pvh) {
+        boot_entry = "pvh";
+        pvh_error = pvh_to_zero_page((const struct hvm_start_info *)bp);
+        boot_params = pvh_zero_page;
+    } else {
+        boot_entry = "linux64";
+        boot_params = bp;
+    }
     serial_init();
+    if (pvh_error) {
+        current_test = "(boot)";
+        test_fail("%s", pvh_error);
+    }
     idt_init();
     pic_disable();
     if (acpi_init(&acpi_error) < 0)

@@ -19,6 +19,7 @@ static int expected_cpus(u64 *n)
 static void test_hello(void)
 {
     printk("hello from landlord test guest\n");
+    printk("boot=%s\n", boot_entry);
     test_pass();
 }
 
@@ -602,6 +603,53 @@ static void test_fail_selftest(void)
     __asm__ volatile("ud2" ::: "memory");
 }
 
+/* -------------------------------------------------------------- exit cost */
+
+/*
+ * For the exit-cost benchmark (bench/run.sh): count=N guest writes to a
+ * device register that a monitor handles in user space, then power off. The
+ * benchmark times whole runs with N=0 and N large and divides; the guest
+ * does no timing of its own.
+ */
+static u64 exit_count(void)
+{
+    char buf[24];
+    u64 n = 1000;
+    if (cmdline_get("count", buf, sizeof(buf)) && !parse_u64(buf, &n))
+        test_fail("bad count=%s on the command line", buf);
+    return n;
+}
+
+/* Port I/O: the 16550's scratch register (COM1 + 7), plain storage in every monitor. */
+static void test_exit_io(void)
+{
+    u64 n = exit_count();
+    for (u64 i = 0; i < n; i++)
+        outb(COM1 + 7, (u8)i);
+    printk("exits=%lu port=0x%x\n", n, COM1 + 7);
+    test_pass();
+}
+
+/*
+ * MMIO: a 32-bit write to guest-physical addr= (default 0xf0000000), which
+ * is neither RAM nor a device in landlord or QEMU (microvm, pc, q35), so
+ * each write exits to the monitor's user space and is dropped there.
+ */
+static void test_exit_mmio(void)
+{
+    u64 n = exit_count(), addr = 0xf0000000;
+    char buf[24];
+    if (cmdline_get("addr", buf, sizeof(buf)) &&
+        (!parse_u64(buf, &addr) || addr >= 0x100000000ull || (addr & 3)))
+        test_fail("bad addr=%s (a 4-byte aligned address below 4 GiB)", buf);
+    if (e820_is_ram(addr, 4))
+        test_fail("addr=0x%lx is RAM, not an exit", addr);
+    for (u64 i = 0; i < n; i++)
+        mmio_write32(addr, (u32)i);
+    printk("exits=%lu addr=0x%lx\n", n, addr);
+    test_pass();
+}
+
 /* --------------------------------------------------------- power and reset */
 
 static void test_poweroff(void) { test_pass(); }
@@ -641,5 +689,7 @@ const struct guest_test guest_tests[] = {
     { "virtio-rng", test_virtio_rng },
     { "virtio-console", test_virtio_console },
     { "virtio-hostile", test_virtio_hostile },
+    { "exit-io", test_exit_io },
+    { "exit-mmio", test_exit_mmio },
 };
 const unsigned guest_tests_count = ARRAY_SIZE(guest_tests);
