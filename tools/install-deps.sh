@@ -10,6 +10,8 @@ packages=(
 	libcmocka-dev clang libclang-rt-14-dev
 	# virtio-blk: io_uring; disk images for the Linux guest tests
 	liburing-dev e2fsprogs
+	# the control API: HTTP server and JSON
+	libmicrohttpd-dev libjansson-dev
 	# objdump, for the test guest's forbidden-instruction check
 	binutils
 	# the Linux test guest (tools/build-linux-guest.sh)

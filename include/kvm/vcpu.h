@@ -41,6 +41,13 @@ struct vcpu {
 	bool started;
 	atomic_bool stop;
 	const struct vcpu_host *host;
+
+	/* Pausing: the thread parks outside KVM_RUN while pause_req is set
+	 * and says so in parked. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	bool parked;
 };
 
 /* The signal that kicks a vCPU thread out of KVM_RUN.  vcpu_signals_init()
@@ -53,6 +60,11 @@ int vcpu_start(struct vcpu *v);
 /* Ask the vCPU to leave KVM_RUN and end its loop; safe from any thread. */
 void vcpu_kick(struct vcpu *v);
 void vcpu_join(struct vcpu *v);
+/* Ask the vCPU to leave KVM_RUN and park; vcpu_wait_parked waits (at most
+ * timeout_ms) until it has.  0, or -1 if it did not park in time. */
+void vcpu_pause(struct vcpu *v);
+int vcpu_wait_parked(struct vcpu *v, int timeout_ms);
+void vcpu_resume(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
 
 /* regs_dump.c: the one-screen register dump for a crashed guest. */

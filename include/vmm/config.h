@@ -60,6 +60,7 @@ struct vm_config {
 	bool rng_transport_set;
 	enum console_device console_device;
 	enum virtio_transport_kind default_transport;
+	const char *api_sock;    /* NULL: <runtime dir>/<name>.sock */
 };
 
 void vm_config_defaults(struct vm_config *cfg);

@@ -5,6 +5,7 @@
 #define LANDLORD_VMM_VM_H
 
 #include <stdatomic.h>
+#include <time.h>
 
 #include "backends/console.h"
 #include "base/event_loop.h"
@@ -30,6 +31,7 @@ enum vm_stop {
 	VM_CRASH,
 	VM_QUIT,       /* Ctrl-A x on the console */
 	VM_SIGNAL,
+	VM_API_STOP,   /* stopped through the control API */
 	VM_FAILED,     /* the monitor itself failed */
 };
 
@@ -63,6 +65,10 @@ struct vm {
 	int signal_fd;          /* owned by vm_run, shared by every incarnation */
 	atomic_int stop;        /* enum vm_stop; the first reason wins */
 	int stop_signal;
+
+	bool paused;            /* vCPUs parked by the API (event-loop thread) */
+	struct timespec started; /* CLOCK_MONOTONIC, when this boot began */
+	struct api_server *api;
 };
 
 int vm_run(const struct vm_config *cfg);

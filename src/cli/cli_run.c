@@ -9,7 +9,7 @@
 #include "vmm/config.h"
 #include "vmm/vm.h"
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT, OPT_API_SOCK };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -25,6 +25,7 @@ static const struct option options[] = {
 	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "console-device", required_argument, NULL, OPT_CONSOLE_DEVICE },
 	{ "virtio-transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 	      "                           console (virtio: the guest uses console=hvc0)\n"
 	      "      --virtio-transport T pci (default) or mmio, for devices that don't say;\n"
 	      "                           mmio devices are added to the kernel command line\n"
+	      "      --api-sock PATH      the control API's Unix socket (default: the runtime\n"
+	      "                           directory's NAME.sock, which `landlord ls` finds)\n"
 	      "  -h, --help               this help\n"
 	      "\n"
 	      "exit status: 0 guest powered off (or rebooted with --on-reboot=exit),\n"
@@ -92,6 +95,7 @@ static int parse_option(struct vm_config *cfg, int opt, char *arg, char *err, si
 	case OPT_RNG: return vm_config_set_rng(cfg, arg, err, errlen);
 	case OPT_CONSOLE_DEVICE: return vm_config_set_console_device(cfg, arg, err, errlen);
 	case OPT_TRANSPORT: return vm_config_set_transport(cfg, arg, err, errlen);
+	case OPT_API_SOCK: cfg->api_sock = arg; return 0;
 	}
 	snprintf(err, errlen, "see landlord run --help");
 	return -1;

@@ -15,6 +15,12 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  run        boot a VM from a Linux kernel (see landlord run --help)\n"
+	      "  ls         list the VMs running on this host [--json]\n"
+	      "  info NAME  show one VM: state, vCPUs, memory, devices [--json]\n"
+	      "  pause NAME, resume NAME\n"
+	      "             stop and restart a VM's vCPUs\n"
+	      "  stop NAME  stop a VM (its process exits 0)\n"
+	      "  kill NAME  kill a VM's process (SIGKILL)\n"
 	      "\n"
 	      "options:\n"
 	      "  -h, --help     this help\n"
@@ -37,8 +43,17 @@ int main(int argc, char **argv)
 		puts("landlord " VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "run") == 0)
-		return cli_run(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{ "run", cli_run }, { "ls", cli_ls }, { "info", cli_info },
+		{ "pause", cli_pause }, { "resume", cli_resume }, { "stop", cli_stop },
+		{ "kill", cli_kill },
+	};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "landlord: unknown command '%s' (see landlord --help)\n", argv[1]);
 	return 1;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm/vcpu.h"
@@ -26,6 +27,8 @@ int vcpu_create(struct vcpu *v, struct kvm *k, int id, const struct vcpu_host *h
 	memset(v, 0, sizeof(*v));
 	v->id = id;
 	v->host = host;
+	pthread_mutex_init(&v->pause_lock, NULL);
+	pthread_cond_init(&v->pause_cond, NULL);
 	v->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0) {
 		warn("KVM_CREATE_VCPU %d", id);
@@ -102,6 +105,20 @@ static int handle_exit(struct vcpu *v)
 	}
 }
 
+/* Park here while a pause is requested; a stop request ends the wait. */
+static void park_if_paused(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	if (v->pause_req && !atomic_load(&v->stop)) {
+		v->parked = true;
+		pthread_cond_broadcast(&v->pause_cond);
+		while (v->pause_req && !atomic_load(&v->stop))
+			pthread_cond_wait(&v->pause_cond, &v->pause_lock);
+		v->parked = false;
+	}
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
 static void *vcpu_thread(void *opaque)
 {
 	struct vcpu *v = opaque;
@@ -115,6 +132,7 @@ static void *vcpu_thread(void *opaque)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (why < 0) {
+		park_if_paused(v);
 		if (atomic_load(&v->stop)) {
 			why = VCPU_EXIT_STOPPED;
 			break;
@@ -150,15 +168,61 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
+/* Get the thread out of KVM_RUN: immediate_exit covers a kick that lands
+ * just before KVM_RUN is entered; the signal one already inside it. */
+static void interrupt_run(struct vcpu *v)
+{
+	v->run->immediate_exit = 1;
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_pause(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	v->pause_req = true;
+	pthread_mutex_unlock(&v->pause_lock);
+	if (v->started)
+		interrupt_run(v);
+}
+
+int vcpu_wait_parked(struct vcpu *v, int timeout_ms)
+{
+	struct timespec t;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += timeout_ms / 1000;
+	t.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&v->pause_lock);
+	while (v->started && !v->parked && !atomic_load(&v->stop) && rc == 0)
+		rc = pthread_cond_timedwait(&v->pause_cond, &v->pause_lock, &t);
+	rc = v->parked || !v->started || atomic_load(&v->stop) ? 0 : -1;
+	pthread_mutex_unlock(&v->pause_lock);
+	return rc;
+}
+
+void vcpu_resume(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->pause_lock);
+	v->pause_req = false;
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
+}
+
 void vcpu_kick(struct vcpu *v)
 {
 	atomic_store(&v->stop, true);
+	/* A parked vCPU waits on the condition, not in KVM_RUN. */
+	pthread_mutex_lock(&v->pause_lock);
+	pthread_cond_broadcast(&v->pause_cond);
+	pthread_mutex_unlock(&v->pause_lock);
 	if (!v->started)
 		return;
-	/* immediate_exit covers a kick that lands just before KVM_RUN is
-	 * entered; the signal covers a vCPU already inside it. */
-	v->run->immediate_exit = 1;
-	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	interrupt_run(v);
 }
 
 void vcpu_join(struct vcpu *v)
@@ -176,4 +240,6 @@ void vcpu_destroy(struct vcpu *v)
 		close(v->fd);
 	v->run = NULL;
 	v->fd = -1;
+	pthread_cond_destroy(&v->pause_cond);
+	pthread_mutex_destroy(&v->pause_lock);
 }

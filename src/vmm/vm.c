@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "arch/x86/cpu_setup.h"
+#include "api/api.h"
 #include "arch/x86/layout.h"
+#include "base/runtime_dir.h"
 #include "devices/uart.h"
 #include "virtio/virtio_console.h"
 #include "vmm/vm.h"
@@ -249,6 +251,9 @@ static int vm_create(struct vm *vm)
 
 static void vm_destroy(struct vm *vm)
 {
+	if (vm->api)
+		api_server_destroy(vm->api);
+	vm->api = NULL;
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nr_vcpus; i++)
@@ -269,6 +274,23 @@ static void vm_destroy(struct vm *vm)
 		close(vm->input_timer_fd);
 }
 
+/* The control API, on the socket the user named or in the runtime dir. */
+static int start_api(struct vm *vm)
+{
+	char path[4096], err[256];
+
+	if (vm->cfg->api_sock)
+		snprintf(path, sizeof(path), "%s", vm->cfg->api_sock);
+	else if (runtime_socket_path(vm->cfg->name, path, sizeof(path), 1, err, sizeof(err)) < 0)
+		goto fail;
+	vm->api = api_server_create(vm, &vm->loop, path, err, sizeof(err));
+	if (vm->api)
+		return 0;
+fail:
+	warnx("%s", err);
+	return -1;
+}
+
 /* One boot of the guest, from fresh memory to a stop reason. */
 static enum vm_stop run_once(struct vm *vm)
 {
@@ -276,7 +298,9 @@ static enum vm_stop run_once(struct vm *vm)
 
 	atomic_store(&vm->stop, VM_RUNNING);
 	vm->stop_fd = vm->input_timer_fd = -1;
-	if (watch_fds(vm) < 0 || vm_create(vm) < 0)
+	vm->paused = false;
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	if (watch_fds(vm) < 0 || vm_create(vm) < 0 || start_api(vm) < 0)
 		goto out;
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(&vm->vcpus[i]) < 0)
@@ -311,6 +335,9 @@ static int exit_status(const struct vm *vm, enum vm_stop why)
 	switch (why) {
 	case VM_POWER_OFF:
 	case VM_QUIT:
+		return EXIT_GUEST_OK;
+	case VM_API_STOP:
+		warnx("stopped through the API");
 		return EXIT_GUEST_OK;
 	case VM_RESET:
 		warnx("guest rebooted; exiting (--on-reboot=exit)");

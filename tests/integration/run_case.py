@@ -17,7 +17,10 @@ import time
 GUEST = "{elf}"
 
 # name: dict(args, status, out (regexes on stdout), err (regexes on stderr),
-#            stdin (bytes), timeout, kill_after (regex seen N times -> SIGTERM))
+#            stdin (bytes), timeout, kill_after (regex seen N times -> SIGTERM),
+#            during (regex, fn): once the regex is on stdout, call
+#            fn(name, ctx, proc, read_out) -> list of problems, while the VM
+#            runs; read_out() returns stdout so far)
 CASES = {
     "hello-elf": dict(args=["--kernel", "{elf}", "--cmdline", "test=hello"],
                       out=[r"hello from landlord test guest", r"TEST PASS hello"]),
@@ -111,7 +114,8 @@ TTY = ["tty-escape", "tty-sigterm"]
 # More cases live in cases_*.py beside this file, each defining CASES (same
 # form as above) and optionally prepare(ctx) to make files in ctx["tmp"]
 # before a case runs and check(name, ctx, out, err) -> list of problems,
-# for checks on files the guest wrote.
+# for checks on files the guest wrote.  A case with custom=fn runs
+# fn(name, ctx, landlord) -> (problems, out, err) instead of one landlord run.
 EXTRA = {}
 for _mod in sorted(f[:-3] for f in os.listdir(os.path.dirname(os.path.abspath(__file__)))
                    if f.startswith("cases_") and f.endswith(".py")):
@@ -136,7 +140,7 @@ def make_bad_files(tmp, elf):
         f.write(bz[:1100])
 
 
-def run(cmd, case, timeout):
+def run(cmd, case, timeout, name=None, ctx=None):
     stdin = subprocess.PIPE if ("stdin" in case or case.get("stdin_open")) else subprocess.DEVNULL
     p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if "stdin" in case:
@@ -155,6 +159,26 @@ def run(cmd, case, timeout):
                 break
             time.sleep(0.05)
         os.set_blocking(p.stdout.fileno(), True)
+    if "during" in case:
+        pattern, fn = case["during"]
+        os.set_blocking(p.stdout.fileno(), False)
+        buf = [out]
+
+        def read_out():
+            buf[0] += p.stdout.read() or b""
+            return buf[0].decode(errors="replace")
+
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, read_out()) and p.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            ctx["during_problems"] = fn(name, ctx, p, read_out)
+        except Exception as e:  # a broken check must not hang the case
+            ctx["during_problems"] = [f"during: {type(e).__name__}: {e}"]
+            p.kill()
+        out = buf[0]
+        os.set_blocking(p.stdout.fileno(), True)
     try:
         rest, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -166,9 +190,9 @@ def run(cmd, case, timeout):
 
 def check_case(name, case, ctx, landlord):
     cmd = [landlord, "run"] + [expand(a, ctx) for a in case["args"]]
-    status, out, err = run(cmd, case, case.get("timeout", 60))
+    status, out, err = run(cmd, case, case.get("timeout", 60), name, ctx)
     want = case.get("status", 0)
-    problems = []
+    problems = list(ctx.pop("during_problems", []))
     if status != want:
         problems.append(f"exit status {status}, want {want}")
     for pat in case.get("out", []):
@@ -259,7 +283,8 @@ def main():
         print("SKIP: /dev/kvm is not usable here")
         return 77
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = dict(elf=a.elf, bzimage=a.bzimage, tmp=tmp, year=time.gmtime().tm_year)
+        ctx = dict(elf=a.elf, bzimage=a.bzimage, tmp=tmp, year=time.gmtime().tm_year,
+                   landlord=a.landlord)
         make_bad_files(tmp, a.elf)
         if a.case == "linux-boot":
             ctx["linux"] = linux_guest_dir()
@@ -279,7 +304,12 @@ def main():
                 if skip:
                     print(f"SKIP {a.case}: {skip}")
                     return 77
-            problems, out, err = check_case(a.case, case, ctx, a.landlord)
+            if "custom" in case:
+                # A case that runs its own script: custom(name, ctx, landlord)
+                # -> (problems, out, err).
+                problems, out, err = case["custom"](a.case, ctx, a.landlord)
+            else:
+                problems, out, err = check_case(a.case, case, ctx, a.landlord)
             if hasattr(mod, "check"):
                 problems += mod.check(a.case, ctx, out, err)
         elif a.case in TTY:

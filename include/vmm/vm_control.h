@@ -1,0 +1,52 @@
+/* What the control plane (the API) may ask of a running VM.  Every function
+ * is called on the event-loop thread, the thread that owns the VM's life
+ * cycle; none blocks for longer than it takes the vCPUs to stop. */
+#ifndef LANDLORD_VMM_VM_CONTROL_H
+#define LANDLORD_VMM_VM_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct vm;
+
+enum vm_run_state {
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED,
+};
+
+#define VM_INFO_MAX_DEVICES 24
+
+struct vm_device_info {
+	char kind[16];        /* "virtio-blk", "virtio-rng", "virtio-console", "serial" */
+	char id[24];          /* disk id, or "" */
+	char transport[8];    /* "pci", "mmio", "isa" */
+	char path[256];       /* disk image, or "" */
+	bool read_only;
+};
+
+struct vm_info {
+	char name[65];
+	int pid;
+	enum vm_run_state state;
+	int nr_cpus;
+	uint64_t mem_size;
+	double uptime_s;          /* since the VM (this boot) was created */
+	const char *kernel_path;
+	const char *initrd_path;  /* may be NULL */
+	const char *cmdline;      /* as given by the user, may be NULL */
+	int nr_devices;
+	struct vm_device_info devices[VM_INFO_MAX_DEVICES];
+};
+
+void vm_get_info(const struct vm *vm, struct vm_info *out);
+/* Stop every vCPU at an instruction boundary / let them run again.  0, or
+ * -1 with a reason in err (e.g. already in that state). */
+int vm_pause(struct vm *vm, char *err, size_t errlen);
+int vm_resume(struct vm *vm, char *err, size_t errlen);
+/* End the VM as if it had been powered off by the host: the process exits
+ * with status 0 after tearing everything down. */
+void vm_stop_hard(struct vm *vm);
+
+#endif
