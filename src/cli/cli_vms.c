@@ -303,27 +303,40 @@ int cli_ls(int argc, char **argv)
 	return 0;
 }
 
-int cli_info(int argc, char **argv)
+/* The arguments NAME [--json] and the VM's /landlord/info.  Returns -1 with
+ * *info set when the caller should go on, else the exit status. */
+static int named_info(int argc, char **argv, int allow_json, const char *usage,
+		      const char **name, int *json, json_t **info)
 {
-	const char *name = NULL;
 	char path[4096 + 80], err[512];
-	json_t *info;
-	int json, rc;
+	int rc;
 
-	rc = parse_args(argc, argv, 1, &json, &name, "landlord info NAME [--json]");
+	rc = parse_args(argc, argv, allow_json, json, name, usage);
 	if (rc)
 		return rc < 0 ? 1 : 0;
-	if (sock_path(name, path, sizeof(path)) < 0)
+	if (sock_path(*name, path, sizeof(path)) < 0)
 		return 1;
-	rc = get_info(path, &info, err, sizeof(err));
+	rc = get_info(path, info, err, sizeof(err));
 	if (rc == -ENOENT) {
-		fprintf(stderr, "landlord: no VM named %s\n", name);
+		fprintf(stderr, "landlord: no VM named %s\n", *name);
 		return 1;
 	}
 	if (rc) {
-		fprintf(stderr, "landlord: %s: %s\n", name, err);
+		fprintf(stderr, "landlord: %s: %s\n", *name, err);
 		return 1;
 	}
+	return -1;
+}
+
+int cli_info(int argc, char **argv)
+{
+	const char *name = NULL;
+	json_t *info;
+	int json, rc;
+
+	rc = named_info(argc, argv, 1, "landlord info NAME [--json]", &name, &json, &info);
+	if (rc >= 0)
+		return rc;
 	if (json) {
 		char *s = json_dumps(info, JSON_INDENT(2));
 
@@ -454,25 +467,14 @@ int cli_stop(int argc, char **argv)
 int cli_kill(int argc, char **argv)
 {
 	const char *name = NULL;
-	char path[4096 + 80], err[512];
+	char path[4096 + 80];
 	json_t *info;
 	long long pid;
 	int json, rc;
 
-	rc = parse_args(argc, argv, 0, &json, &name, "landlord kill NAME");
-	if (rc)
-		return rc < 0 ? 1 : 0;
-	if (sock_path(name, path, sizeof(path)) < 0)
-		return 1;
-	rc = get_info(path, &info, err, sizeof(err));
-	if (rc == -ENOENT) {
-		fprintf(stderr, "landlord: no VM named %s\n", name);
-		return 1;
-	}
-	if (rc) {
-		fprintf(stderr, "landlord: %s: %s\n", name, err);
-		return 1;
-	}
+	rc = named_info(argc, argv, 0, "landlord kill NAME", &name, &json, &info);
+	if (rc >= 0)
+		return rc;
 	pid = jint(info, "pid");
 	json_decref(info);
 	if (pid <= 1 || pid == (long long)getpid() || (long long)(pid_t)pid != pid) {
@@ -484,6 +486,7 @@ int cli_kill(int argc, char **argv)
 		return 1;
 	}
 	/* A killed VM can't remove its socket. */
-	remove_stale(path);
+	if (sock_path(name, path, sizeof(path)) == 0)
+		remove_stale(path);
 	return 0;
 }
