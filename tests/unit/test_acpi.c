@@ -127,17 +127,6 @@ check_sleep_package(const uint8_t *p, const char *name, int typ)
 
 /* The DSDT body is Name (_S0_), Name (_S5_), then Scope (_SB_) reaching
  * exactly to the end of the table. */
-static bool
-is_mmio_irq(uint8_t irq)
-{
-	static const uint8_t list[] = { VIRTIO_MMIO_IRQ_LIST };
-
-	for (size_t i = 0; i < sizeof(list); i++)
-		if (list[i] == irq)
-			return true;
-	return false;
-}
-
 static void
 check_dsdt(const uint8_t *t, const struct acpi_config *cfg)
 {
@@ -241,7 +230,7 @@ check_madt(const uint8_t *t, const struct acpi_config *cfg)
 		case 2:
 			/* Only the SCI and the virtio-mmio IRQs are overridden,
 			 * identity-mapped and level/high; IRQ 0 stays on GSI 0. */
-			assert_true(e[3] == cfg->sci_irq || is_mmio_irq(e[3]));
+			assert_true(e[3] == cfg->sci_irq || layout_isa_irq_is_level(e[3]));
 			assert_int_equal(get_le32(e + 4), e[3]);
 			assert_int_equal(get_le16(e + 8), 0x000d);
 			if (e[3] == cfg->sci_irq)

@@ -4,6 +4,8 @@
 #ifndef LANDLORD_ARCH_X86_LAYOUT_H
 #define LANDLORD_ARCH_X86_LAYOUT_H
 
+#include <stdbool.h>
+
 /* Low memory, written by the monitor before the first vCPU runs. */
 #define LAYOUT_GDT          0x500ULL      /* boot GDT (4 entries) */
 #define LAYOUT_PVH_INFO     0x6000ULL     /* hvm_start_info + memmap + modlist */
@@ -42,6 +44,17 @@
  * up, with level semantics (asserted while InterruptStatus is non-zero). */
 #define VIRTIO_MMIO_IRQ_LIST    5, 6, 7, 12, 14, 15, 3
 #define VIRTIO_MMIO_MAX         7
+
+/* Is ISA IRQ irq one of those level-triggered virtio-mmio IRQs? */
+static inline bool layout_isa_irq_is_level(unsigned int irq)
+{
+	static const unsigned char level[] = { VIRTIO_MMIO_IRQ_LIST };
+
+	for (unsigned int i = 0; i < sizeof(level); i++)
+		if (level[i] == irq)
+			return true;
+	return false;
+}
 #define GSI_PCI_INTX_A          10            /* PCI INTx: _PRT swizzles over */
 #define GSI_PCI_INTX_B          11            /* these two, level, shared */
 

@@ -107,18 +107,6 @@ mp_processors(uint8_t *p, int nr_cpus)
 	return p;
 }
 
-/* The virtio-mmio IRQs are level-triggered, active-high (layout.h). */
-static bool
-is_level_irq(int irq)
-{
-	static const uint8_t level[] = { VIRTIO_MMIO_IRQ_LIST };
-
-	for (size_t i = 0; i < sizeof(level); i++)
-		if (level[i] == irq)
-			return true;
-	return false;
-}
-
 /* Interrupt entries: type 3 (to an IOAPIC pin) or 4 (to a LINTn pin). */
 static uint8_t *
 mp_intr(uint8_t *p, uint8_t type, uint8_t kind, uint8_t irq, uint8_t dst,
@@ -172,7 +160,7 @@ mp_config(uint8_t *t, size_t len, int nr_cpus, uint32_t lapic_addr,
 	for (int irq = 0; irq < MP_NR_ISA_IRQS; irq++) {
 		p = mp_intr(p, MP_IOINTR, MP_INT, (uint8_t)irq, ioapic_id,
 		    (uint8_t)irq);
-		if (is_level_irq(irq))
+		if (layout_isa_irq_is_level((unsigned int)irq))
 			put_le16(p - MP_ENTRY_LEN + 2, MP_HIGH_LEVEL);
 	}
 
