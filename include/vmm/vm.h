@@ -50,6 +50,7 @@ struct vm {
 	struct power_ctl power;
 	struct irq_line com1_irq;
 	struct irq_line pci_intx[2];      /* GSI_PCI_INTX_A, _B */
+	struct irq_line sci_irq;          /* the ACPI SCI */
 	struct uart *uart;
 	struct i8042 *i8042;
 	struct rtc *rtc;

@@ -48,5 +48,8 @@ int vm_resume(struct vm *vm, char *err, size_t errlen);
 /* End the VM as if it had been powered off by the host: the process exits
  * with status 0 after tearing everything down. */
 void vm_stop_hard(struct vm *vm);
+/* Ask the guest to shut down: press the ACPI power button.  Returns at
+ * once; the VM ends when (if) the guest powers off. */
+void vm_stop_graceful(struct vm *vm);
 
 #endif

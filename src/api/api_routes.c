@@ -257,7 +257,9 @@ static void put_landlord_stop(struct vm *vm, const char *body, size_t len, struc
 		r->status = HTTP_NO_CONTENT;
 		r->stop_after = true;
 	} else if (!strcmp(mode, "graceful")) {
-		api_fault(r, HTTP_BAD_REQUEST, "mode \"graceful\" is not supported yet");
+		/* The ACPI power button: the guest decides and powers off. */
+		vm_stop_graceful(vm);
+		r->status = HTTP_NO_CONTENT;
 	} else {
 		api_fault(r, HTTP_BAD_REQUEST,
 			  "field \"mode\": \"%s\" is not \"hard\" or \"graceful\"", mode);

@@ -32,6 +32,8 @@
 /* TMR_EN, GBL_EN, PWRBTN_EN, SLPBTN_EN, RTC_EN, PCIEXP_WAKE_DIS */
 #define EN_MASK   0x4721
 
+#define STS_PWRBTN    0x0100       /* PWRBTN_STS / PWRBTN_EN */
+
 #define CNT_SCI_EN    0x0001
 #define CNT_BM_RLD    0x0002
 #define CNT_SLP_SHIFT 10
@@ -43,6 +45,8 @@
 struct acpi_pm {
 	pthread_mutex_t lock;
 	struct power_ctl power;
+	struct irq_line sci;    /* level: high while an enabled event is pending */
+	bool sci_level;
 	uint16_t sts;
 	uint16_t en;
 	uint16_t cnt;           /* CNT_STORED bits only */
@@ -116,6 +120,32 @@ static int acpi_pm_write_byte(struct acpi_pm *pm, uint64_t off, uint8_t val)
 	return -1;
 }
 
+/* The SCI follows the enabled, pending fixed events (lock held). */
+static void update_sci(struct acpi_pm *pm)
+{
+	bool level = (pm->sts & pm->en & STS_PWRBTN) != 0;
+
+	if (level != pm->sci_level) {
+		pm->sci_level = level;
+		irq_line_set(&pm->sci, level);
+	}
+}
+
+void acpi_pm_set_sci(struct acpi_pm *pm, const struct irq_line *sci)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->sci = *sci;
+	pthread_mutex_unlock(&pm->lock);
+}
+
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->sts |= STS_PWRBTN;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
 /* Power requests are made after the lock is dropped so that the VM's
  * handler is free to do anything, including touching this device.  Of
  * several in one access the last wins; a guest doing that gets one. */
@@ -140,6 +170,8 @@ void acpi_pm_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool
 			data[i] = acpi_pm_read_byte(pm, off);
 		}
 	}
+	if (is_write)
+		update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 	if (ev >= 0)
 		power_request(&pm->power, (enum power_event)ev);

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/acpi_pm.h"
 #include "virtio/virtio.h"
 #include "vmm/vm.h"
 #include "vmm/vm_control.h"
@@ -92,6 +93,11 @@ int vm_resume(struct vm *vm, char *err, size_t errlen)
 		vcpu_resume(&vm->vcpus[i]);
 	vm->paused = false;
 	return 0;
+}
+
+void vm_stop_graceful(struct vm *vm)
+{
+	acpi_pm_power_button(vm->acpi_pm);
 }
 
 void vm_stop_hard(struct vm *vm)

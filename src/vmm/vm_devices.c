@@ -71,6 +71,9 @@ int vm_devices_create(struct vm *vm)
 	vm->i8042 = i8042_create(&vm->power);
 	vm->rtc = rtc_create();
 	vm->acpi_pm = acpi_pm_create(&vm->power);
+	vm->sci_irq = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = IRQ_ACPI_SCI };
+	if (vm->acpi_pm)
+		acpi_pm_set_sci(vm->acpi_pm, &vm->sci_irq);
 	vm->pci_intx[0] = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = GSI_PCI_INTX_A };
 	vm->pci_intx[1] = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = GSI_PCI_INTX_B };
 	vm->pci = pci_bus_create(&vm->mmio, vm->pci_intx);

@@ -117,12 +117,55 @@ static void test_acpi_pm_reset(void **state)
 }
 
 
+struct sci_log {
+	int level;
+	int changes;
+};
+
+static void sci_set(void *opaque, uint32_t gsi, int level)
+{
+	struct sci_log *l = opaque;
+
+	assert_int_equal(gsi, 9);
+	l->level = level;
+	l->changes++;
+}
+
+/* The fixed power button: PWRBTN_STS, and the SCI while it is enabled. */
+static void test_acpi_pm_power_button(void **state)
+{
+	struct power_log log = { 0 };
+	struct power_ctl pc = { .request = power_cb, .opaque = &log };
+	struct sci_log sci = { 0 };
+	struct irq_line line = { .set = sci_set, .opaque = &sci, .gsi = 9 };
+	struct acpi_pm *pm = acpi_pm_create(&pc);
+
+	(void)state;
+	acpi_pm_set_sci(pm, &line);
+	acpi_pm_power_button(pm);                      /* not enabled: no SCI */
+	assert_int_equal(inn(acpi_pm_io, pm, PM_STS, 2) & 0x100, 0x100);
+	assert_int_equal(sci.changes, 0);
+	outn(acpi_pm_io, pm, PM_EN, 0x100, 2);         /* enable: SCI rises */
+	assert_int_equal(sci.level, 1);
+	outn(acpi_pm_io, pm, PM_STS, 0x100, 2);        /* write 1 to clear */
+	assert_int_equal(sci.level, 0);
+	assert_int_equal(inn(acpi_pm_io, pm, PM_STS, 2) & 0x100, 0);
+	acpi_pm_power_button(pm);
+	assert_int_equal(sci.level, 1);
+	out8(acpi_pm_io, pm, PM_EN + 1, 0);            /* disable: SCI drops */
+	assert_int_equal(sci.level, 0);
+	assert_int_equal(sci.changes, 4);
+	assert_int_equal(log.off + log.reset, 0);      /* the guest decides */
+	acpi_pm_destroy(pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_acpi_pm_registers),
 		cmocka_unit_test(test_acpi_pm_sleep),
 		cmocka_unit_test(test_acpi_pm_reset),
+		cmocka_unit_test(test_acpi_pm_power_button),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

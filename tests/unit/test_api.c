@@ -29,6 +29,7 @@ struct vm {
 	struct event_loop loop;
 	enum vm_run_state state;
 	int stops;
+	int buttons;
 };
 
 void vm_get_info(const struct vm *vm, struct vm_info *out)
@@ -73,6 +74,11 @@ int vm_resume(struct vm *vm, char *err, size_t len)
 	}
 	vm->state = VM_STATE_RUNNING;
 	return 0;
+}
+
+void vm_stop_graceful(struct vm *vm)
+{
+	vm->buttons++;
 }
 
 void vm_stop_hard(struct vm *vm)
@@ -190,7 +196,8 @@ static void test_bad_requests(void **state)
 	expect(&vm, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 400,
 	       "not supported yet");
 	expect(&vm, "PUT", "/actions", "{\"action_type\": \"Reboot\"}", 400, "Reboot");
-	expect(&vm, "PUT", "/landlord/stop", "{\"mode\": \"graceful\"}", 400, "not supported yet");
+	expect(&vm, "PUT", "/landlord/stop", "{\"mode\": \"graceful\"}", 204, NULL);
+	assert_int_equal(vm.buttons, 1);
 	expect(&vm, "PUT", "/landlord/stop", "{\"mode\": true}", 400, "\"mode\"");
 	expect(&vm, "GET", "/nope", "", 404, "/nope");
 	expect(&vm, "GET", "/vm/config/", "", 404, NULL);
