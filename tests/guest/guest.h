@@ -137,6 +137,7 @@ void pic_disable(void);
 #define VEC_TIMER 0x40
 #define VEC_UART 0x41
 #define VEC_WATCHDOG 0x42
+#define VEC_SCI 0x43
 #define VEC_SPURIOUS 0xFF
 
 /* ---- timekeeping via PIT channel 2 (irq.c) ---- */

@@ -4,7 +4,9 @@ line on the serial input, so the VM runs for as long as a case talks to it;
 each case ends by sending that line (the guest echoes it and powers off:
 exit 0, so the VM kept running through the case) or by a hard stop over the
 API.  The talking is done by during(), which run_case.py calls once the
-guest has printed DURING_AFTER."""
+guest has printed DURING_AFTER.  api-graceful-stop runs `test=powerbutton`
+instead: it presses the ACPI power button over the API, and the guest
+powers off by itself."""
 
 import http.client
 import json
@@ -38,6 +40,12 @@ CASES = {
     "api-concurrent": _case(),
     "api-socket": _case(),
     "api-stop": _case(out=[]),
+    # Graceful stop: the ACPI power button; the guest (test=powerbutton)
+    # handles the SCI, clears PWRBTN_STS and powers off by itself.
+    "api-graceful-stop": _case(
+        args=["--kernel", "{elf}", "--api-sock", SOCK, "--cmdline", "test=powerbutton"],
+        stdin_open=False, during=(r"waiting for power button", lambda *a: during(*a)),
+        out=[r"power button pressed", r"TEST PASS powerbutton"]),
 }
 
 
@@ -338,7 +346,6 @@ def check_socket(c, ctx):
 
 
 def check_stop(c, proc):
-    c.expect("PUT", "/landlord/stop", 400, {"mode": "graceful"}, fault="not supported yet")
     c.expect("PUT", "/landlord/stop", 400, {"mode": "soft"}, fault="soft")
     c.expect("PUT", "/landlord/stop", 204, {"mode": "hard"})
     if proc is not None:
@@ -347,6 +354,19 @@ def check_stop(c, proc):
         except subprocess.TimeoutExpired:
             c.fail("landlord still running 10 s after a hard stop")
             proc.kill()
+
+
+def check_graceful_stop(c, proc, read_out):
+    c.expect("PUT", "/landlord/stop", 204, {"mode": "graceful"})
+    if proc is None:
+        return
+    # 204 at once; the VM exits only when the guest powers off.
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        c.fail("landlord still running 30 s after a graceful stop "
+               f"(guest said: {read_out()[-300:]!r})")
+        proc.kill()
 
 
 # ---------------------------------------------------------------- harness
@@ -358,7 +378,8 @@ def during(name, ctx, proc, read_out):
         time.sleep(0.05)
     c = Checker(path)
     run_checks(name, c, ctx, proc, read_out)
-    if proc is not None and name not in ("api-stop", "api-pause-resume") and proc.poll() is None:
+    if proc is not None and name not in ("api-stop", "api-graceful-stop", "api-pause-resume") \
+            and proc.poll() is None:
         proc.stdin.write(b"api-done\r\n")
         proc.stdin.flush()
     return c.problems
@@ -379,6 +400,8 @@ def run_checks(name, c, ctx, proc=None, read_out=None):
         check_socket(c, ctx)
     elif name == "api-stop":
         check_stop(c, proc)
+    elif name == "api-graceful-stop":
+        check_graceful_stop(c, proc, read_out)
 
 
 def prepare(name, ctx):
