@@ -1,15 +1,23 @@
 /* `landlord run`: parse options into a vm_config, check it, run the VM. */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "arch/x86/cpuid.h"
+#include "base/runtime_dir.h"
+#include "cli/api_client.h"
 #include "cli/cli.h"
 #include "vmm/config.h"
 #include "vmm/vm.h"
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT, OPT_API_SOCK };
+#define DETACH_WAIT_MS 10000
+
+enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT, OPT_API_SOCK, OPT_DETACH };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -26,6 +34,7 @@ static const struct option options[] = {
 	{ "console-device", required_argument, NULL, OPT_CONSOLE_DEVICE },
 	{ "virtio-transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "detach", no_argument, NULL, OPT_DETACH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -59,6 +68,8 @@ static void usage(FILE *f)
 	      "                           mmio devices are added to the kernel command line\n"
 	      "      --api-sock PATH      the control API's Unix socket (default: the runtime\n"
 	      "                           directory's NAME.sock, which `landlord ls` finds)\n"
+	      "      --detach             run the VM in the background and return once it\n"
+	      "                           serves its API (needs --console none or file:PATH)\n"
 	      "  -h, --help               this help\n"
 	      "\n"
 	      "exit status: 0 guest powered off (or rebooted with --on-reboot=exit),\n"
@@ -101,10 +112,96 @@ static int parse_option(struct vm_config *cfg, int opt, char *arg, char *err, si
 	return -1;
 }
 
+/* The VM's process: its own session, no terminal; what it would print on
+ * stderr before it is up goes to errfd, which the parent reads. */
+static void detached_child(const struct vm_config *cfg, int errfd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	setsid();
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	dup2(errfd, STDERR_FILENO);
+	close(errfd);
+	_exit(vm_run(cfg));
+}
+
+/* Wait (bounded) until the detached VM answers on its API socket, or dies. */
+static int wait_detached(pid_t pid, const char *sock, int errfd)
+{
+	char buf[1024], err[256];
+	struct api_response r;
+	int status;
+	ssize_t n;
+
+	for (int i = 0; i < DETACH_WAIT_MS / 50; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			while ((n = read(errfd, buf, sizeof(buf))) > 0)
+				(void)!write(STDERR_FILENO, buf, (size_t)n);
+			warnx("run: the VM exited while starting (status %d)",
+			      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			return EXIT_SETUP_ERROR;
+		}
+		if (api_request(sock, "GET", "/landlord/info", NULL, 1000, &r, err, sizeof(err)) == 0) {
+			api_response_free(&r);
+			return 0;
+		}
+		usleep(50 * 1000);
+	}
+	warnx("run: the VM (pid %d) did not answer on %s within %d s", (int)pid, sock,
+	      DETACH_WAIT_MS / 1000);
+	return EXIT_SETUP_ERROR;
+}
+
+/* --detach: the VM runs in a child process; this one returns once the VM
+ * serves its API, printing its name, so scripts can go on with it. */
+static int run_detached(struct vm_config *cfg)
+{
+	char sock[4096], err[256];
+	struct api_response r;
+	int pipefd[2], rc;
+	pid_t pid;
+
+	if (cfg->console == CONSOLE_STDIO) {
+		warnx("run: --detach needs --console none or --console file:PATH");
+		return EXIT_SETUP_ERROR;
+	}
+	if (cfg->api_sock)
+		snprintf(sock, sizeof(sock), "%s", cfg->api_sock);
+	else if (runtime_socket_path(cfg->name, sock, sizeof(sock), 1, err, sizeof(err)) < 0) {
+		warnx("run: %s", err);
+		return EXIT_SETUP_ERROR;
+	}
+	/* Otherwise the wait below would take that VM's answer for ours. */
+	if (api_request(sock, "GET", "/landlord/info", NULL, 1000, &r, err, sizeof(err)) == 0) {
+		api_response_free(&r);
+		warnx("run: a VM named %s is already running (socket %s)", cfg->name, sock);
+		return EXIT_SETUP_ERROR;
+	}
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0 || (pid = fork()) < 0) {
+		warn("run: --detach");
+		return EXIT_SETUP_ERROR;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		detached_child(cfg, pipefd[1]);
+	}
+	close(pipefd[1]);
+	rc = wait_detached(pid, sock, pipefd[0]);
+	close(pipefd[0]);
+	if (rc == 0)
+		printf("%s\n", cfg->name);
+	return rc;
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	char err[256];
+	bool detach = false;
 	int opt;
 
 	vm_config_defaults(&cfg);
@@ -113,6 +210,10 @@ int cli_run(int argc, char **argv)
 		if (opt == 'h') {
 			usage(stdout);
 			return 0;
+		}
+		if (opt == OPT_DETACH) {
+			detach = true;
+			continue;
 		}
 		if (opt == '?' || opt == ':') {
 			if (optopt && optopt < 256)
@@ -135,5 +236,5 @@ int cli_run(int argc, char **argv)
 		warnx("run: %s", err);
 		return EXIT_SETUP_ERROR;
 	}
-	return vm_run(&cfg);
+	return detach ? run_detached(&cfg) : vm_run(&cfg);
 }

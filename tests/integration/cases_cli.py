@@ -226,7 +226,37 @@ def empty_and_bad(e):
         e.expect(rc == 1 and err == "landlord: no VM named nosuch\n", f"{cmd} nosuch")
 
 
+@vm_case
+def detach(e):
+    """run --detach returns once the VM serves its API; the VM runs on."""
+    log = os.path.join(e.tmp, "d.log")
+    base = ["run", "--detach", "--kernel", e.elf, "--cmdline", "test=echo"]
+    t = time.monotonic()
+    rc, out, err = e.cli(*base, "--name", "d", "--console", f"file:{log}", timeout=20)
+    e.expect(rc == 0 and out == "d\n" and not err, f"run --detach: exit {rc}, {out!r} {err!r}")
+    e.expect(time.monotonic() - t < 10, "run --detach took too long")
+    table = e.ls_table()
+    e.expect(table.get("d", ("",))[0] == "running", f"ls after detach: {table}")
+    rc, out, err = e.cli(*base, "--name", "d", "--console", "none")
+    e.expect(rc == 1 and "already running" in err, f"second d: exit {rc}, {err!r}")
+    rc, out, err = e.cli(*base, "--name", "e")
+    e.expect(rc == 1 and "--console" in err, f"detach with stdio console: exit {rc}")
+    junk = os.path.join(e.tmp, "junk.bin")
+    with open(junk, "wb") as f:
+        f.write(b"not a kernel at all\n" * 8)
+    rc, out, err = e.cli("run", "--detach", "--name", "f", "--console", "none",
+                         "--kernel", junk)
+    e.expect(rc == 1 and "not a kernel" in err and "exited while starting" in err,
+             f"detach, bad kernel: exit {rc}, {err!r}")
+    rc, out, err = e.cli("stop", "d")
+    e.expect(rc == 0, f"stop d: exit {rc}, {err!r}")
+    e.expect(not os.path.exists(e.sock("d")), "d's socket left behind")
+    with open(log, errors="replace") as f:
+        e.expect("echo: waiting" in f.read(), "the detached VM's console file lacks its output")
+
+
 CASES = {
+    "cli-detach": dict(custom=detach),
     "cli-two-vms": dict(custom=two_vms),
     "cli-stale-socket": dict(custom=stale),
     "cli-pause-progress": dict(custom=pause_progress),
