@@ -515,6 +515,16 @@ static void watchdog_isr(struct irq_frame *f)
     lapic_eoi();
 }
 
+/* The LAPIC timer at ~10 Hz counting watchdog_ticks, so a test that waits
+ * for an interrupt from outside can give up after a bounded time. */
+static void watchdog_start_10hz(void)
+{
+    u64 hz = lapic_timer_hz_div16();
+
+    irq_set_handler(VEC_WATCHDOG, watchdog_isr);
+    lapic_timer_periodic(VEC_WATCHDOG, hz ? (u32)(hz / 10) : 10000000u);
+}
+
 static void test_echo(void)
 {
     lapic_init();
@@ -527,10 +537,7 @@ static void test_echo(void)
         test_fail("no IOAPIC serves GSI %u", gsi);
 
     /* Watchdog: LAPIC timer at ~10 Hz; give up after ~60 s without a line. */
-    u64 hz = lapic_timer_hz_div16();
-    u32 wd_count = hz ? (u32)(hz / 10) : 10000000u;
-    irq_set_handler(VEC_WATCHDOG, watchdog_isr);
-    lapic_timer_periodic(VEC_WATCHDOG, wd_count);
+    watchdog_start_10hz();
 
     outb(COM1 + 4, 0x0B);   /* DTR | RTS | OUT2 (OUT2 gates the IRQ line on PCs) */
     outb(COM1 + 1, 0x01);   /* IER: received data available */
@@ -682,10 +689,7 @@ static void test_powerbutton(void)
         test_fail("no IOAPIC serves GSI %u", gsi);
 
     /* Watchdog: LAPIC timer at ~10 Hz; give up after ~30 s without a press. */
-    u64 hz = lapic_timer_hz_div16();
-    u32 wd_count = hz ? (u32)(hz / 10) : 10000000u;
-    irq_set_handler(VEC_WATCHDOG, watchdog_isr);
-    lapic_timer_periodic(VEC_WATCHDOG, wd_count);
+    watchdog_start_10hz();
 
     gas_write16(&pm1_sts_reg, PM1_PWRBTN);                           /* stale press */
     gas_write16(&pm1_en_reg, (u16)(gas_read16(&pm1_en_reg) | PM1_PWRBTN));
