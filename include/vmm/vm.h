@@ -77,6 +77,9 @@ int vm_run(const struct vm_config *cfg);
 /* vm_devices.c: create the devices and put them on the buses. */
 int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+/* vm_console.c: console input to the guest's console device. */
+int vm_console_watch(struct vm *vm);
+void vm_console_unwatch(struct vm *vm);
 /* Ask the VM to stop for this reason; any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop why);
 

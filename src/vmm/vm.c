@@ -22,8 +22,6 @@
 #include "virtio/virtio_console.h"
 #include "vmm/vm.h"
 
-#define INPUT_RETRY_NS (10 * 1000 * 1000)   /* UART full: look again in 10 ms */
-
 void vm_request_stop(struct vm *vm, enum vm_stop why)
 {
 	int expected = VM_RUNNING;
@@ -88,99 +86,19 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 		vm_request_stop(vm, VM_SIGNAL);
 }
 
-/* Console input: read only as much as the UART's FIFO has room for, and
- * keep what it still refuses (the guest may shrink the room in between),
- * so nothing typed is lost; while bytes wait, stop watching stdin and retry
- * on a timer. */
-static void pause_input(struct vm *vm, int fd)
-{
-	struct itimerspec t = { .it_value.tv_nsec = INPUT_RETRY_NS };
-
-	el_remove(&vm->loop, fd);
-	timerfd_settime(vm->input_timer_fd, 0, &t, NULL);
-}
-
-/* Offer the held-back bytes again, to whichever device is the console;
- * true when none are left. */
-static bool flush_input(struct vm *vm)
-{
-	size_t n = vm->virtio.console ?
-		   virtio_console_input(vm->virtio.console, vm->input, vm->input_len) :
-		   uart_receive(vm->uart, vm->input, vm->input_len);
-
-	memmove(vm->input, vm->input + n, vm->input_len - n);
-	vm->input_len -= n;
-	return vm->input_len == 0;
-}
-
-static void on_input(void *opaque, int fd, uint32_t events)
-{
-	struct vm *vm = opaque;
-	size_t room;
-	uint8_t in[sizeof(vm->input)];
-	bool quit = false;
-	ssize_t n;
-
-	room = 0;
-	if (flush_input(vm))
-		room = vm->virtio.console ? sizeof(in) : uart_rx_space(vm->uart);
-	if (room == 0) {
-		pause_input(vm, fd);
-		return;
-	}
-	n = read(fd, in, room < sizeof(in) ? room : sizeof(in));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {          /* end of input: the guest just gets no more */
-		el_remove(&vm->loop, fd);
-		return;
-	}
-	vm->input_len = console_filter_input(vm->console, in, n, vm->input, &quit);
-	/* Bytes the device refused (a virtio console whose driver has not
-	 * posted receive buffers yet) must not wait for more typing: retry
-	 * them on the timer. */
-	if (!flush_input(vm))
-		pause_input(vm, fd);
-	if (quit)
-		vm_request_stop(vm, VM_QUIT);
-}
-
-static void on_input_timer(void *opaque, int fd, uint32_t events)
-{
-	struct vm *vm = opaque;
-	struct itimerspec t = { .it_value.tv_nsec = INPUT_RETRY_NS };
-	uint64_t n;
-
-	(void)!read(fd, &n, sizeof(n));
-	/* stdin is not watched while bytes are held back: offer them here,
-	 * and watch stdin again only once they are all taken. */
-	if (!flush_input(vm)) {
-		timerfd_settime(fd, 0, &t, NULL);
-		return;
-	}
-	if (el_add(&vm->loop, vm->console->in_fd, EPOLLIN, on_input, vm) < 0)
-		warn("console input");
-}
-
 static int watch_fds(struct vm *vm)
 {
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	vm->input_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (vm->stop_fd < 0 || vm->input_timer_fd < 0 || el_init(&vm->loop) < 0) {
+	if (vm->stop_fd < 0 || el_init(&vm->loop) < 0) {
 		warn("event loop set-up");
 		return -1;
 	}
 	if (el_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop_fd, vm) < 0 ||
-	    el_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm) < 0 ||
-	    el_add(&vm->loop, vm->input_timer_fd, EPOLLIN, on_input_timer, vm) < 0) {
+	    el_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm) < 0) {
 		warn("event loop set-up");
 		return -1;
 	}
-	/* epoll refuses regular files; such a stdin gives the guest no input. */
-	if (vm->console->in_fd >= 0 &&
-	    el_add(&vm->loop, vm->console->in_fd, EPOLLIN, on_input, vm) < 0 && errno != EPERM)
-		warn("console input");
-	return 0;
+	return vm_console_watch(vm);
 }
 
 static int map_memory(struct vm *vm)
@@ -270,8 +188,7 @@ static void vm_destroy(struct vm *vm)
 	el_close(&vm->loop);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
-	if (vm->input_timer_fd >= 0)
-		close(vm->input_timer_fd);
+	vm_console_unwatch(vm);
 }
 
 /* The control API, on the socket the user named or in the runtime dir. */
