@@ -216,7 +216,9 @@ static void put_actions(struct vm *vm, const char *body, size_t len, struct api_
 		api_fault(r, HTTP_BAD_REQUEST, "the VM is already running (landlord starts "
 			  "the VM it was given on the command line; configuring a VM "
 			  "through the API before it starts is not supported yet)");
-	else if (!strcmp(type, "SendCtrlAltDel") || !strcmp(type, "FlushMetrics"))
+	else if (!strcmp(type, "SendCtrlAltDel"))
+		api_fault(r, HTTP_BAD_REQUEST, "action_type \"%s\" is not supported yet", type);
+	else if (!strcmp(type, "FlushMetrics"))
 		api_fault(r, HTTP_BAD_REQUEST, "action_type \"%s\" is not supported yet", type);
 	else
 		api_fault(r, HTTP_BAD_REQUEST, "field \"action_type\": unknown action \"%s\" "
