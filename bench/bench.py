@@ -11,6 +11,11 @@ timestamps the process start, the guest's first line on the monitor's stdout
 pipe, and the process exit (wait4, which also gives the peak RSS of exactly
 that process).  Every run must end
 with the guest's "TEST PASS" line and exit status 0, or the bench stops.
+
+The memory figure (peak RSS minus guest-touched memory) needs the process
+alive at the end of the guest's work: the guest runs test=echo, which waits
+idle for a line, and the bench reads /proc/PID/status and /proc/PID/smaps
+then (see Bench.at_rest).
 """
 
 import argparse
@@ -18,6 +23,7 @@ import datetime
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 import statistics
@@ -34,6 +40,10 @@ QEMU_BASE = ["-enable-kvm", "-cpu", "host,-arch-capabilities", "-nodefaults", "-
 
 # the test guest's virtio-blk-read pattern: first word of 4 KiB block b
 BLK_MAGIC = 0x6C616E646C6F7264
+
+MIB = 1 << 20
+# what test=echo prints once it is set up and waits for a line
+ECHO_WAITING = b"echo: waiting for a line"
 
 
 class RunError(Exception):
@@ -109,13 +119,57 @@ class Bench:
         print()
 
     def memory(self):
-        def rec(key):
-            return lambda name, r: self.add((key, name), r["rss"] / 1024.0)
-        jobs = []
-        for mem, key in (("128M", "mem128"), ("4G", "mem4g")):
-            jobs.append(("landlord", self.landlord("test=poweroff", mem), rec(key)))
-            jobs.append(("microvm", self.qemu("microvm", "test=poweroff", mem), rec(key)))
-        self.interleave(self.a.rounds, jobs, "memory")
+        """Peak RSS, guest-touched memory and the difference, 128 MiB and 4 GiB."""
+        for r in range(self.a.rounds):
+            for mem, size, tag in (("128M", 128 * MIB, "128"), ("4G", 4096 * MIB, "4g")):
+                for name, cmd in (("landlord", self.landlord("test=echo", mem)),
+                                  ("microvm", self.qemu("microvm", "test=echo", mem))):
+                    hwm, guest = self.at_rest(cmd, size)
+                    self.add(("hwm" + tag, name), hwm / 1024.0)
+                    self.add(("touched" + tag, name), guest / 1024.0)
+                    self.add(("own" + tag, name), (hwm - guest) / 1024.0)
+            print(f"  memory: round {r + 1}/{self.a.rounds}", end="\r", flush=True)
+        print()
+
+    def at_rest(self, cmd, mem_bytes, timeout=60):
+        """Run cmd, whose guest runs test=echo: it boots, prints ECHO_WAITING and idles
+        until a line arrives on its serial input.  While it idles, read the monitor's peak
+        RSS (VmHWM in /proc/PID/status; per address space, so nothing of the Python parent
+        carries over across execve) and the Rss of its guest RAM mapping (guest_ram_rss);
+        then send the line; the run must end with TEST PASS and status 0.
+        Returns (peak RSS, guest RAM Rss) in KiB."""
+        errpath = os.path.join(self.out, "rest.err")
+        with open(errpath, "wb") as err:
+            p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        out = b""
+        try:
+            deadline = time.monotonic() + timeout
+            while ECHO_WAITING not in out:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([p.stdout], [], [], left)[0]:
+                    raise RunError(f"{' '.join(cmd)}\n  no {ECHO_WAITING!r} within {timeout} s")
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+            if ECHO_WAITING not in out:
+                raise RunError(f"{' '.join(cmd)}\n  ended before {ECHO_WAITING!r}: "
+                               f"{out[-400:]!r}")
+            with open(f"/proc/{p.pid}/status") as f:
+                hwm = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+            guest = guest_ram_rss(p.pid, mem_bytes)
+            rest, _ = p.communicate(b"bench\n", timeout=timeout)
+            out += rest
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        text = out.decode("latin-1")
+        if p.returncode != 0 or "TEST PASS" not in text:
+            errtext = open(errpath, "rb").read().decode("latin-1")
+            raise RunError(f"{' '.join(cmd)}\n  exit status {p.returncode}\n"
+                           f"  stdout: {text[-800:]!r}\n  stderr: {errtext[-800:]!r}")
+        return hwm, guest
 
     def exits(self):
         n = self.a.exits
@@ -133,6 +187,8 @@ class Bench:
             print()
 
     def blk(self):
+        """test=virtio-blk-read at each --blk-qd, landlord and QEMU (virtio-blk-pci), and
+        host dd of the same cached file, interleaved."""
         mib = self.a.blk_mib
         img = os.path.join(self.out, "blk.img")
         size = mib << 20
@@ -143,28 +199,29 @@ class Bench:
                     f.seek(b * 4096)
                     f.write(struct.pack("<Q", BLK_MAGIC ^ b))
         subprocess.run(["cat", img], stdout=subprocess.DEVNULL, check=True)  # page cache
-        test = f"test=virtio-blk-read mib={mib}"
-        jobs = [("landlord", self.landlord(test, "256M", ["--disk", f"path={img},ro"]))]
-        jobs.append((self.a.pc, self.qemu(self.a.pc, test, "256M", [
-            "-device", "virtio-blk-pci,disable-legacy=on,drive=d0",
-            "-drive", f"if=none,id=d0,file={img},format=raw,readonly=on"])))
+        jobs = []
+        for qd in self.a.blk_qd:
+            test = f"test=virtio-blk-read mib={mib} qd={qd}"
+            jobs.append((f"blk{qd}", "landlord",
+                         self.landlord(test, "256M", ["--disk", f"path={img},ro"])))
+            jobs.append((f"blk{qd}", self.a.pc, self.qemu(self.a.pc, test, "256M", [
+                "-device", "virtio-blk-pci,disable-legacy=on,drive=d0",
+                "-drive", f"if=none,id=d0,file={img},format=raw,readonly=on"])))
         rounds = self.a.blk_rounds
 
-        def rec(name, r):
-            m = re.search(r"read_mib_per_s=(\d+)", r["out"])
-            if not m:
-                raise RunError(f"{name}: no read_mib_per_s in {r['out'][-400:]!r}")
-            self.add(("blk", name), float(m.group(1)))
-
         for i in range(rounds):
-            for name, cmd in jobs:
-                rec(name, self.run(cmd))
+            for key, name, cmd in jobs:
+                out = self.run(cmd)["out"]
+                m = re.search(r"read_mib_per_s=(\d+)", out)
+                if not m:
+                    raise RunError(f"{name}: no read_mib_per_s in {out[-400:]!r}")
+                self.add((key, name), float(m.group(1)))
             d = subprocess.run(["dd", f"if={img}", "of=/dev/null", "bs=1M"], capture_output=True,
                                text=True, check=True)
             m = re.search(r"(\d+) bytes .* s, ", d.stderr)
             secs = re.search(r"copied, ([0-9.e+-]+) s", d.stderr)
             if m and secs:
-                self.add(("blk", "dd"), int(m.group(1)) / (1 << 20) / float(secs.group(1)))
+                self.add(("blk-dd", "dd"), int(m.group(1)) / (1 << 20) / float(secs.group(1)))
             print(f"  virtio-blk: round {i + 1}/{rounds}", end="\r", flush=True)
         print()
 
@@ -211,8 +268,9 @@ class Bench:
             return "–"
         return f"{fmt.format(statistics.median(v))} ({fmt.format(min(v))}–{fmt.format(max(v))})"
 
-    def ratio(self, key, a, b):
-        x, y = self.samples.get((key, a)), self.samples.get((key, b))
+    def ratio(self, key, a, b, key_b=None):
+        """median of (key, a) over median of (key_b or key, b)"""
+        x, y = self.samples.get((key, a)), self.samples.get((key_b or key, b))
         if not x or not y or statistics.median(y) == 0:
             return "–"
         return f"{statistics.median(x) / statistics.median(y):.2f}x"
@@ -246,21 +304,30 @@ class Bench:
                      f"{self.cell(key, pc)} | {self.ratio(key, 'landlord', 'microvm')} | "
                      f"{self.ratio(key, 'landlord', pc)} |")
         L.append("")
-        if ("mem128", "landlord") in self.samples:
-            L.append("## Memory: peak RSS of the monitor process (wait4), `test=poweroff`\n")
-            L.append("| configured guest memory | landlord, MiB | QEMU microvm, MiB | "
+        if ("own128", "landlord") in self.samples:
+            L.append("## Memory: the monitor's own RSS (peak RSS minus guest-touched memory)\n")
+            L.append("Each monitor boots the guest with `test=echo`, which then idles waiting "
+                     "for a line on the serial port; the guest's work is done. While it idles "
+                     "the bench reads the monitor's peak RSS (`VmHWM`, /proc/PID/status) and "
+                     "the guest-touched memory: the `Rss` of the guest RAM mapping in "
+                     "/proc/PID/smaps (the one anonymous mapping the size of the configured "
+                     "memory: landlord's guest RAM mmap, QEMU's RAM block), i.e. every guest "
+                     "page that the guest or the monitor (loading the ELF, boot tables, "
+                     "firmware) wrote, in whole 2 MiB pages where transparent huge pages back "
+                     "it. Neither monitor gives guest RAM back during a run, so that Rss is "
+                     "also its largest, and peak RSS minus it lies between the monitor's own "
+                     "resident memory at that point and its own peak. Then the line is sent "
+                     "and the run must end with `TEST PASS`, status 0.\n")
+            L.append("| configured guest memory | figure | landlord, MiB | QEMU microvm, MiB | "
                      "landlord/microvm |")
-            L.append("|---|---|---|---|")
-            for key, label in (("mem128", "128 MiB"), ("mem4g", "4 GiB")):
-                L.append(f"| {label} | {self.cell(key, 'landlord', '{:.2f}')} | "
-                         f"{self.cell(key, 'microvm', '{:.2f}')} | "
-                         f"{self.ratio(key, 'landlord', 'microvm')} |")
-            for name in ("landlord", "microvm"):
-                x, y = self.samples[("mem4g", name)], self.samples[("mem128", name)]
-                self.samples[("memdiff", name)] = [statistics.median(x) - statistics.median(y)]
-            L.append(f"| 4 GiB − 128 MiB (medians) | "
-                     f"{statistics.median(self.samples[('memdiff', 'landlord')]):+.2f} | "
-                     f"{statistics.median(self.samples[('memdiff', 'microvm')]):+.2f} | |")
+            L.append("|---|---|---|---|---|")
+            for tag, label in (("128", "128 MiB"), ("4g", "4 GiB")):
+                for key, what in (("hwm", "peak RSS"),
+                                  ("touched", "guest-touched (guest RAM Rss)"),
+                                  ("own", "**peak RSS − guest-touched**")):
+                    L.append(f"| {label} | {what} | {self.cell(key + tag, 'landlord', '{:.2f}')} | "
+                             f"{self.cell(key + tag, 'microvm', '{:.2f}')} | "
+                             f"{self.ratio(key + tag, 'landlord', 'microvm')} |")
             L.append("")
         if ("exit-io", "landlord") in self.samples:
             L.append(f"## Exit cost: µs per guest write handled in user space\n")
@@ -274,18 +341,24 @@ class Bench:
                          f"{self.cell(key, 'microvm', '{:.2f}')} | "
                          f"{self.ratio(key, 'landlord', 'microvm')} |")
             L.append("")
-        if ("blk", "landlord") in self.samples:
-            L.append(f"## virtio-blk: `test=virtio-blk-read mib={a.blk_mib}`, 1 MiB reads, "
-                     "queue depth 1, file in the page cache\n")
-            L.append(f"(guest-measured MiB/s; QEMU `-M {pc}` with `virtio-blk-pci,"
-                     "disable-legacy=on` on the same file; host `dd bs=1M` of the file as the "
-                     "ceiling)\n")
-            L.append(f"| | landlord | QEMU {pc} | host dd | landlord/QEMU | landlord/dd |")
+        if any((f"blk{qd}", "landlord") in self.samples for qd in a.blk_qd):
+            L.append(f"## virtio-blk: `test=virtio-blk-read mib={a.blk_mib} qd=N`, 1 MiB "
+                     "sequential reads, file in the page cache\n")
+            L.append("(guest-measured MiB/s; the guest keeps N requests in flight, refilling "
+                     "each as it completes, and checks every 4 KiB block's tag; QEMU "
+                     f"`-M {pc}` with `virtio-blk-pci,disable-legacy=on` on the same file and "
+                     "guest; host `dd bs=1M` of the file as the ceiling, the same samples in "
+                     "every row)\n")
+            L.append(f"| queue depth | landlord | QEMU {pc} | host dd | landlord/QEMU | "
+                     "landlord/dd |")
             L.append("|---|---|---|---|---|---|")
-            L.append(f"| MiB/s | {self.cell('blk', 'landlord', '{:.0f}')} | "
-                     f"{self.cell('blk', pc, '{:.0f}')} | {self.cell('blk', 'dd', '{:.0f}')} | "
-                     f"{self.ratio('blk', 'landlord', pc)} | "
-                     f"{self.ratio('blk', 'landlord', 'dd')} |")
+            for qd in a.blk_qd:
+                key = f"blk{qd}"
+                L.append(f"| {qd} | {self.cell(key, 'landlord', '{:.0f}')} | "
+                         f"{self.cell(key, pc, '{:.0f}')} | "
+                         f"{self.cell('blk-dd', 'dd', '{:.0f}')} | "
+                         f"{self.ratio(key, 'landlord', pc)} | "
+                         f"{self.ratio(key, 'landlord', 'dd', 'blk-dd')} |")
             L.append("")
         if getattr(self, "density_result", None):
             up, secs, med, lo, hi = self.density_result
@@ -329,6 +402,28 @@ class Bench:
             "set logscale x", "set grid", "set key bottom right", "set yrange [0:1.05]",
             "plot " + ", ".join(series), ""])
         subprocess.run([gp], input=script, text=True, check=True)
+
+
+def guest_ram_rss(pid, mem_bytes):
+    """Rss in KiB of the guest RAM mapping in /proc/PID/smaps: the one anonymous read-write
+    mapping whose size is the configured guest memory (up to 2 MiB more, for a monitor that
+    rounds it up).  Both landlord (one mmap for all guest RAM) and QEMU (one RAM block)
+    have exactly one; anything else stops the bench rather than guess."""
+    found, cur = [], None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$", line)
+            if m:
+                size = int(m.group(2), 16) - int(m.group(1), 16)
+                cur = (m.group(3).startswith("rw") and not m.group(4).strip()
+                       and mem_bytes <= size <= mem_bytes + 2 * MIB)
+                continue
+            if cur and line.startswith("Rss:"):
+                found.append(int(line.split()[1]))
+    if len(found) != 1:
+        raise RunError(f"pid {pid}: {len(found)} anonymous mappings of {mem_bytes // MIB} MiB "
+                       "in smaps, cannot tell which is guest RAM")
+    return found[0]
 
 
 def has_pngcairo(gp):
@@ -381,6 +476,8 @@ def main():
     ap.add_argument("--exits", type=int, default=50000, help="count=N for the exit-cost runs")
     ap.add_argument("--blk-rounds", type=int, default=10, help="0: no virtio-blk figure")
     ap.add_argument("--blk-mib", type=int, default=256)
+    ap.add_argument("--blk-qd", default="1,16",
+                    help="queue depths for the virtio-blk reader (qd=, 1 to 16), comma-separated")
     ap.add_argument("--density-s", type=int, default=10, help="0: no density figure")
     ap.add_argument("--only", default="startup,memory,exits,blk,density")
     ap.add_argument("--out", default=os.path.join(HERE, "out"), help="raw data, logs")
@@ -392,6 +489,9 @@ def main():
     a.spawn = os.path.abspath(a.spawn)
     a.qemu = shutil.which(a.qemu) or a.qemu
     only = set(a.only.split(","))
+    a.blk_qd = [int(x) for x in a.blk_qd.split(",") if x]
+    if not a.blk_qd or any(not 1 <= qd <= 16 for qd in a.blk_qd):
+        ap.error("--blk-qd: queue depths from 1 to 16")
     b = Bench(a)
     started = datetime.datetime.now().astimezone()
     try:

@@ -14,6 +14,8 @@ packages=(
 	libmicrohttpd-dev libjansson-dev
 	# objdump, for the test guest's forbidden-instruction check
 	binutils
+	# tests: curl (Firecracker's getting-started requests), ip (tap devices)
+	curl iproute2
 	# the Linux test guest (tools/build-linux-guest.sh)
 	linux-source-6.1 busybox-static make bc bison flex libelf-dev libssl-dev cpio xz-utils
 )

@@ -15,6 +15,9 @@ struct vm;
  * live one is an error), start serving on loop.  NULL with a reason in err. */
 struct api_server *api_server_create(struct vm *vm, struct event_loop *loop,
 				     const char *path, char *err, size_t errlen);
+/* Apply Firecracker's JSON config file to a VM that has not started, each
+ * section as its PUT request.  0, or -1 with a reason in err. */
+int api_apply_config_file(struct vm *vm, const char *path, char *err, size_t errlen);
 /* Stop serving, close every connection, remove the socket file. */
 void api_server_destroy(struct api_server *s);
 

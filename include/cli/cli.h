@@ -13,5 +13,9 @@ int cli_pause(int argc, char **argv);
 int cli_resume(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_kill(int argc, char **argv);
+/* 0 if s is a valid VM name, else -1 with the rule on stderr. */
+int cli_check_name(const char *s);
+/* `landlord console NAME` (cli_console.c). */
+int cli_console(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/counter.h"
 #include "base/event_loop.h"
 #include "base/guest_mem.h"
 #include "virtio/virtqueue.h"
@@ -41,6 +42,17 @@
 #define VIRTIO_ISR_CONFIG  2
 
 struct virtio_dev;
+
+/* What the core counts for every device (base/counter.h; written under
+ * the device's lock).  The metrics name them per device kind. */
+enum virtio_counter {
+	VIRTIO_CTR_NOTIFY,          /* queue kicks */
+	VIRTIO_CTR_QUEUE_IRQ,       /* used-buffer interrupts sent */
+	VIRTIO_CTR_CONFIG_IRQ,      /* configuration-change interrupts sent */
+	VIRTIO_CTR_NEEDS_RESET,     /* times the device was marked NEEDS_RESET */
+	VIRTIO_CTR_ACTIVATE_FAILS,  /* DRIVER_OK refused (no FEATURES_OK) */
+	VIRTIO_CTR_NR
+};
 
 /* What a device implements.  All are called with dev->lock held. */
 struct virtio_dev_ops {
@@ -98,6 +110,7 @@ struct virtio_dev {
 	uint64_t log_refill_s;            /* CLOCK_MONOTONIC of the last refill */
 	uint64_t log_suppressed;          /* reports not logged since the last line */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];
+	counter_t ctr[VIRTIO_CTR_NR];     /* kept by resets */
 
 	/* One eventfd per queue, watched by the event loop: the transport
 	 * registers it with KVM_IOEVENTFD at its notify address, so a kick
@@ -156,6 +169,18 @@ void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t 
 void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* out[VIRTIO_CTR_NR]: the core's counters so far; any thread, no lock. */
+void virtio_read_counters(const struct virtio_dev *d, uint64_t *out);
+
 /* Devices' constructors share this signature shape; see each header. */
+
+/* A config-space read from a device's config bytes: whatever lies beyond
+ * them reads as 0 (offsets come from the guest). */
+static inline void virtio_config_copy(const uint8_t *cfg, size_t size, uint32_t off,
+				      uint8_t *data, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = (uint64_t)off + i < size ? cfg[off + i] : 0;
+}
 
 #endif

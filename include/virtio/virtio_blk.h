@@ -63,6 +63,37 @@
 #define VIRTIO_BLK_CFG_MAX_WZ_SEG       52
 #define VIRTIO_BLK_CFG_WZ_MAY_UNMAP     56
 
+/* The device's counters (base/counter.h), named as Firecracker's
+ * BlockDeviceMetrics; the core's (virtio.h) add activate_fails,
+ * queue_event_count and event_fails (NEEDS_RESET).  read/write_count and
+ * _bytes count requests that completed; execute_fails those the host
+ * failed; invalid_reqs_count those refused (bad header, out of range,
+ * misaligned, a write to a read-only disk, an unsupported type);
+ * no_avail_buffer kicks that found the ring empty; io_engine_throttled_events
+ * passes stopped because every request slot was in flight; cfg_fails
+ * config-space writes (nothing there is writable).  discard_count and
+ * write_zeroes_count are landlord's. */
+#define VIRTIO_BLK_COUNTERS(X) \
+	X(READ_COUNT, "read_count") \
+	X(WRITE_COUNT, "write_count") \
+	X(READ_BYTES, "read_bytes") \
+	X(WRITE_BYTES, "write_bytes") \
+	X(FLUSH_COUNT, "flush_count") \
+	X(EXECUTE_FAILS, "execute_fails") \
+	X(INVALID_REQS_COUNT, "invalid_reqs_count") \
+	X(NO_AVAIL_BUFFER, "no_avail_buffer") \
+	X(IO_ENGINE_THROTTLED_EVENTS, "io_engine_throttled_events") \
+	X(CFG_FAILS, "cfg_fails") \
+	X(DISCARD_COUNT, "discard_count") \
+	X(WRITE_ZEROES_COUNT, "write_zeroes_count")
+
+enum virtio_blk_counter {
+#define VIRTIO_BLK_CTR_ENUM(id, name) VIRTIO_BLK_CTR_##id,
+	VIRTIO_BLK_COUNTERS(VIRTIO_BLK_CTR_ENUM)
+#undef VIRTIO_BLK_CTR_ENUM
+	VIRTIO_BLK_CTR_NR
+};
+
 struct virtio_blk_config {
 	const char *path;
 	bool read_only;
@@ -76,5 +107,7 @@ struct virtio_dev *virtio_blk_create(const struct virtio_blk_config *cfg,
 				     char *err, size_t errlen);
 /* After the transport is gone: waits for in-flight I/O, closes the image. */
 void virtio_blk_destroy(struct virtio_dev *d);
+/* out[VIRTIO_BLK_CTR_NR]: the counters so far; any thread, no lock. */
+void virtio_blk_read_counters(const struct virtio_dev *d, uint64_t *out);
 
 #endif

@@ -16,6 +16,7 @@
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "vmm/config.h"
+#include "vmm/vm_metrics.h"
 #include "vmm/vm_virtio.h"
 
 /* Process exit statuses of `landlord run`. */
@@ -36,7 +37,7 @@ enum vm_stop {
 };
 
 struct vm {
-	const struct vm_config *cfg;
+	struct vm_config *cfg;   /* changed only before the first boot (the API) */
 	struct kvm *kvm;
 	struct console *console;
 	struct event_loop loop;
@@ -51,6 +52,7 @@ struct vm {
 	struct irq_line com1_irq;
 	struct irq_line pci_intx[2];      /* GSI_PCI_INTX_A, _B */
 	struct irq_line sci_irq;          /* the ACPI SCI */
+	struct irq_line kbd_irq;          /* ISA IRQ 1, the i8042 keyboard */
 	struct uart *uart;
 	struct i8042 *i8042;
 	struct rtc *rtc;
@@ -67,12 +69,19 @@ struct vm {
 	atomic_int stop;        /* enum vm_stop; the first reason wins */
 	int stop_signal;
 
+	bool booted;            /* memory, KVM VM, devices and vCPUs exist */
 	bool paused;            /* vCPUs parked by the API (event-loop thread) */
 	struct timespec started; /* CLOCK_MONOTONIC, when this boot began */
 	struct api_server *api;
+	struct vm_metrics metrics;   /* vm_metrics.h; zeros: none configured */
 };
 
-int vm_run(const struct vm_config *cfg);
+int vm_run(struct vm_config *cfg);
+/* Build the VM from its configuration and start the vCPUs (the first boot,
+ * InstanceStart, or a restart).  0, or -1 with nothing left built and a
+ * reason in err, or err empty when the reason went to stderr already.
+ * Event-loop thread. */
+int vm_boot(struct vm *vm, char *err, size_t errlen);
 
 /* vm_devices.c: create the devices and put them on the buses. */
 int vm_devices_create(struct vm *vm);

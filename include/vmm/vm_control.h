@@ -12,11 +12,12 @@
 struct vm;
 
 enum vm_run_state {
+	VM_STATE_NOT_STARTED,   /* waiting for its configuration (the API) */
 	VM_STATE_RUNNING,
 	VM_STATE_PAUSED,
 };
 
-#define VM_INFO_MAX_DEVICES 24
+#define VM_INFO_MAX_DEVICES 32   /* 16 disks + 8 nets + rng + console + serial fit */
 
 struct vm_device_info {
 	char kind[16];        /* "virtio-blk", "virtio-rng", "virtio-console", "serial" */
@@ -49,7 +50,23 @@ int vm_resume(struct vm *vm, char *err, size_t errlen);
  * with status 0 after tearing everything down. */
 void vm_stop_hard(struct vm *vm);
 /* Ask the guest to shut down: press the ACPI power button.  Returns at
- * once; the VM ends when (if) the guest powers off. */
-void vm_stop_graceful(struct vm *vm);
+ * once; the VM ends when (if) the guest powers off.  -1 with a reason in
+ * err if there is no guest yet. */
+int vm_stop_graceful(struct vm *vm, char *err, size_t errlen);
+/* InstanceStart: boot the configured VM.  0, or -1 with a reason in err
+ * (the VM stays unstarted and may be configured again). */
+int vm_start(struct vm *vm, char *err, size_t errlen);
+/* The configuration to change, or NULL with a reason in err once the VM has
+ * started (Firecracker allows these changes only before InstanceStart). */
+struct vm_config *vm_config_before_boot(struct vm *vm, char *err, size_t errlen);
+/* The configuration, to read. */
+const struct vm_config *vm_get_config(const struct vm *vm);
+/* The most vCPUs a VM may have on this host. */
+int vm_max_vcpus(const struct vm *vm);
+
+/* SendCtrlAltDel: press and release Ctrl+Alt+Del on the guest's PS/2
+ * keyboard (i8042, IRQ 1); what follows is up to the guest.  0, or -1 with
+ * a reason in err (no guest, paused, stopping, keyboard not listening). */
+int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t errlen);
 
 #endif

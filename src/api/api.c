@@ -1,8 +1,10 @@
 /* The API server's plumbing: the Unix socket landlord binds itself, a
  * libmicrohttpd daemon in external-epoll mode (no thread of its own) whose
  * epoll fd is watched by the VM's event loop, a timer for MHD's own
- * deadlines (connection timeouts, connections still ready to be served), request bodies collected under a size limit,
- * and the deferred hard stop.  The endpoints are in api_routes.c. */
+ * deadlines (connection timeouts, connections still ready to be served),
+ * request bodies collected under a size limit, and the deferred hard stop.
+ * The endpoints are in api_routes.c; the console's Upgrade in
+ * api_console.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "api/api.h"
+#include "api/api_console.h"
 #include "api/api_internal.h"
 #include "base/event_loop.h"
 #include "vmm/vm_control.h"
@@ -36,6 +39,7 @@ struct api_server {
 	int tick_fd;            /* timerfd: MHD_run at MHD's next deadline */
 	bool stop_pending;      /* a stop request's response has been sent */
 	bool stopping;
+	struct api_console console;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -46,26 +50,6 @@ struct api_request {
 	bool too_big;
 	bool stop_after;
 };
-
-void api_fault(struct api_reply *r, unsigned status, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_decref(r->body);
-	r->status = status;
-	r->body = json_pack("{s:s}", "fault_message", msg);
-	if (!r->body) {
-		/* Not UTF-8 (a client's path, say): keep it ASCII. */
-		for (char *p = msg; *p; p++)
-			if ((unsigned char)*p >= 0x80)
-				*p = '?';
-		r->body = json_pack("{s:s}", "fault_message", msg);
-	}
-}
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *r)
 {
@@ -153,8 +137,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (rq->too_big)
 		return send_too_big(c);
+	if (strcmp(url, API_CONSOLE_PATH) == 0) {
+		if (api_console_request(&s->console, c, method, version, &r, &ret))
+			return ret;
+		return send_reply(c, &r);
+	}
 
 	api_route(s->vm, method, url, rq->body ? rq->body : "", rq->len, &r);
+	api_metrics_count(s->vm, method, url, r.status);
 	rq->stop_after = r.stop_after;
 	ret = send_reply(c, &r);
 	return ret;
@@ -168,6 +158,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct api_server *s = cls;
 	struct api_request *rq = *con_cls;
 
+	api_console_completed(&s->console, c);
 	if (!rq)
 		return;
 	if (rq->stop_after)
@@ -192,6 +183,13 @@ static void api_run(struct api_server *s)
 			t.it_value.tv_sec = API_TICK_S;
 		else
 			t.it_value.tv_nsec = ms ? (long)ms * 1000000 : 1;
+	}
+	/* A console connection handed over: MHD closes its copy of the
+	 * socket in its next run, which nothing else would trigger. */
+	if (s->console.kick) {
+		s->console.kick = false;
+		t.it_value.tv_sec = 0;
+		t.it_value.tv_nsec = 1;
 	}
 	timerfd_settime(s->tick_fd, 0, &t, NULL);
 	/* Last thing: vm_stop_hard may start tearing the VM (and this
@@ -275,12 +273,19 @@ static int bind_socket(const char *path, char *err, size_t errlen)
 	strcpy(sa.sun_path, path);
 	if (clear_path(path, &sa, err, errlen) < 0)
 		return -1;
+	/* Bound under a temporary name and renamed once listening, so that a
+	 * client that sees the socket file can connect at once (when the
+	 * temporary name would be too long, the file shows a moment early). */
+	r = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d~", path, (int)getpid());
+	if (r < 0 || (size_t)r >= sizeof(sa.sun_path))
+		strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	/* Born 0600: nobody else may connect, not even for a moment. */
+	unlink(sa.sun_path);
 	old = umask(0177);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
@@ -289,12 +294,13 @@ static int bind_socket(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 64) < 0 ||
+	    (strcmp(sa.sun_path, path) && rename(sa.sun_path, path) < 0)) {
 		int e = errno;
 
-		snprintf(err, errlen, "API socket %s: %s", sa.sun_path, strerror(e));
+		snprintf(err, errlen, "API socket %s: %s", path, strerror(e));
 		close(fd);
-		unlink(path);
+		unlink(sa.sun_path);
 		return -1;
 	}
 	return fd;
@@ -314,6 +320,7 @@ struct api_server *api_server_create(struct vm *vm, struct event_loop *loop,
 	}
 	s->vm = vm;
 	s->loop = loop;
+	s->console.vm = vm;
 	s->mhd_epfd = s->tick_fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 
@@ -322,7 +329,7 @@ struct api_server *api_server_create(struct vm *vm, struct event_loop *loop,
 		free(s);
 		return NULL;
 	}
-	s->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, s,
+	s->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE, 0, NULL, NULL, on_request, s,
 				     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 				     MHD_OPTION_CONNECTION_LIMIT, API_CONN_LIMIT,
 				     MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S,

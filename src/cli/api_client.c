@@ -186,9 +186,12 @@ static long dechunk(char *buf, size_t len)
 	}
 }
 
-int api_request(const char *sock_path, const char *method, const char *path,
-		const char *body, int timeout_ms, struct api_response *resp,
-		char *err, size_t errlen)
+/* One exchange.  With upgrade (a protocol name), the request asks to switch
+ * to it; a 101 answer then ends the exchange with the socket in *fd_out and
+ * the bytes that came after the answer's head in resp->body. */
+static int exchange(const char *sock_path, const char *method, const char *path,
+		    const char *body, const char *upgrade, int timeout_ms,
+		    struct api_response *resp, int *fd_out, char *err, size_t errlen)
 {
 	long long deadline = now_ms() + timeout_ms;
 	size_t blen = body ? strlen(body) : 0;
@@ -198,7 +201,13 @@ int api_request(const char *sock_path, const char *method, const char *path,
 	int fd, rc, chunked = 0, eof = 0;
 
 	memset(resp, 0, sizeof(*resp));
-	if (blen)
+	if (fd_out)
+		*fd_out = -1;
+	if (upgrade)
+		snprintf(head, sizeof(head),
+			 "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+			 "Upgrade: %s\r\n\r\n", method, path, upgrade);
+	else if (blen)
 		snprintf(head, sizeof(head),
 			 "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
 			 "Accept: application/json\r\nContent-Type: application/json\r\n"
@@ -286,6 +295,8 @@ int api_request(const char *sock_path, const char *method, const char *path,
 				goto out;
 			}
 			resp->status = status;
+			if (upgrade && status == 101)
+				break;
 			size_t vl;
 			const char *v = header_value(buf, "Transfer-Encoding", &vl);
 
@@ -319,6 +330,15 @@ int api_request(const char *sock_path, const char *method, const char *path,
 		/* A chunked body (or one without a length) ends when the
 		 * server closes: we asked for "Connection: close". */
 	}
+	if (upgrade && resp->status == 101) {
+		/* The stream's first bytes may have come with the answer. */
+		memmove(buf, buf + hlen, len - hlen);
+		buf[len - hlen] = '\0';
+		resp->body = buf;
+		resp->body_len = len - hlen;
+		*fd_out = fd;
+		return 0;
+	}
 	if (want != (size_t)-1 && len - hlen < want) {
 		rc = fail(EPROTO, err, errlen, "answer body truncated");
 		goto out;
@@ -351,4 +371,19 @@ void api_response_free(struct api_response *resp)
 	free(resp->body);
 	resp->body = NULL;
 	resp->body_len = 0;
+}
+
+int api_request(const char *sock_path, const char *method, const char *path,
+		const char *body, int timeout_ms, struct api_response *resp,
+		char *err, size_t errlen)
+{
+	return exchange(sock_path, method, path, body, NULL, timeout_ms, resp, NULL,
+			err, errlen);
+}
+
+int api_upgrade(const char *sock_path, const char *path, const char *protocol,
+		int timeout_ms, struct api_response *resp, int *fd, char *err, size_t errlen)
+{
+	return exchange(sock_path, "GET", path, NULL, protocol, timeout_ms, resp, fd,
+			err, errlen);
 }

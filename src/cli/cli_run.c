@@ -17,7 +17,8 @@
 
 #define DETACH_WAIT_MS 10000
 
-enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT, OPT_API_SOCK, OPT_DETACH };
+enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT, OPT_API_SOCK, OPT_DETACH,
+       OPT_CONFIG_FILE, OPT_NET };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -31,10 +32,12 @@ static const struct option options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", optional_argument, NULL, OPT_RNG },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "console-device", required_argument, NULL, OPT_CONSOLE_DEVICE },
 	{ "virtio-transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "detach", no_argument, NULL, OPT_DETACH },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -45,9 +48,14 @@ static void usage(FILE *f)
 	int col = 4;
 
 	fputs("usage: landlord run --kernel FILE [OPTIONS]\n"
+	      "       landlord run --api-sock PATH [OPTIONS]\n"
+	      "       landlord run --config-file FILE [OPTIONS]\n"
 	      "\n"
 	      "Boot a Linux kernel (bzImage or ELF vmlinux) in a new VM; the serial\n"
 	      "console is on standard output.  On a terminal, Ctrl-A x quits.\n"
+	      "Without --kernel, the VM waits for its configuration on the API socket\n"
+	      "(Firecracker's PUT /boot-source, /machine-config, /drives/ID, then\n"
+	      "PUT /actions InstanceStart), or takes it from a Firecracker config file.\n"
 	      "\n"
 	      "  -k, --kernel FILE        kernel: bzImage, or ELF vmlinux (PVH or 64-bit entry)\n"
 	      "  -i, --initrd FILE        initial ramdisk\n"
@@ -61,6 +69,9 @@ static void usage(FILE *f)
 	      "  -d, --disk path=FILE[,ro][,id=NAME][,transport=pci|mmio]\n"
 	      "                           a virtio-blk disk (raw image or block device);\n"
 	      "                           repeat for more, the first is the guest's vda\n"
+	      "      --net tap=IFNAME[,mac=MAC][,id=NAME][,transport=pci|mmio]\n"
+	      "                           a virtio-net interface on an existing tap device\n"
+	      "                           (ip tuntap add dev IFNAME mode tap); up to 8\n"
 	      "      --rng[=pci|mmio]     a virtio-rng device fed from getrandom()\n"
 	      "      --console-device DEV serial (default) or virtio: which device gets the\n"
 	      "                           console (virtio: the guest uses console=hvc0)\n"
@@ -68,6 +79,8 @@ static void usage(FILE *f)
 	      "                           mmio devices are added to the kernel command line\n"
 	      "      --api-sock PATH      the control API's Unix socket (default: the runtime\n"
 	      "                           directory's NAME.sock, which `landlord ls` finds)\n"
+	      "      --config-file FILE   Firecracker's JSON VM configuration (boot-source,\n"
+	      "                           machine-config, drives, ...), then start at once\n"
 	      "      --detach             run the VM in the background and return once it\n"
 	      "                           serves its API (needs --console none or file:PATH)\n"
 	      "  -h, --help               this help\n"
@@ -104,9 +117,11 @@ static int parse_option(struct vm_config *cfg, int opt, char *arg, char *err, si
 	case OPT_CPU_FEATURES: return cpuid_parse_features(arg, &cfg->cpu_mask, err, errlen);
 	case 'd': return vm_config_add_disk(cfg, arg, err, errlen);
 	case OPT_RNG: return vm_config_set_rng(cfg, arg, err, errlen);
+	case OPT_NET: return vm_config_parse_net(cfg, arg, err, errlen);
 	case OPT_CONSOLE_DEVICE: return vm_config_set_console_device(cfg, arg, err, errlen);
 	case OPT_TRANSPORT: return vm_config_set_transport(cfg, arg, err, errlen);
 	case OPT_API_SOCK: cfg->api_sock = arg; return 0;
+	case OPT_CONFIG_FILE: cfg->config_file = arg; return 0;
 	}
 	snprintf(err, errlen, "see landlord run --help");
 	return -1;
@@ -114,7 +129,7 @@ static int parse_option(struct vm_config *cfg, int opt, char *arg, char *err, si
 
 /* The VM's process: its own session, no terminal; what it would print on
  * stderr before it is up goes to errfd, which the parent reads. */
-static void detached_child(const struct vm_config *cfg, int errfd)
+static void detached_child(struct vm_config *cfg, int errfd)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -202,7 +217,7 @@ int cli_run(int argc, char **argv)
 	struct vm_config cfg;
 	char err[256];
 	bool detach = false;
-	int opt;
+	int opt, rc;
 
 	vm_config_defaults(&cfg);
 	opterr = 0;   /* report bad options ourselves, in one line */
@@ -232,9 +247,18 @@ int cli_run(int argc, char **argv)
 		warnx("run: unexpected argument '%s' (see landlord run --help)", argv[optind]);
 		return EXIT_SETUP_ERROR;
 	}
-	if (vm_config_validate(&cfg, err, sizeof(err)) < 0) {
+	if (!cfg.kernel_path && !cfg.api_sock && !cfg.config_file) {
+		warnx("run: no kernel: use --kernel FILE (or --api-sock PATH to configure "
+		      "the VM through the API, or --config-file FILE)");
+		return EXIT_SETUP_ERROR;
+	}
+	/* A VM configured later (API, config file) is checked when it starts. */
+	if ((cfg.kernel_path ? vm_config_validate(&cfg, err, sizeof(err)) :
+			       vm_config_validate_virtio(&cfg, err, sizeof(err))) < 0) {
 		warnx("run: %s", err);
 		return EXIT_SETUP_ERROR;
 	}
-	return detach ? run_detached(&cfg) : vm_run(&cfg);
+	rc = detach ? run_detached(&cfg) : vm_run(&cfg);
+	vm_config_free(&cfg);
+	return rc;
 }

@@ -20,17 +20,9 @@
 #define STOP_WAIT_MS	10000
 
 /* Same rule as `run --name`: the name can't leave the runtime directory. */
-static int name_ok(const char *s)
+int cli_check_name(const char *s)
 {
-	size_t len = strlen(s);
-
-	return len > 0 && len <= VM_NAME_MAX && s[0] != '.' && s[0] != '-' &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
-}
-
-static int check_name(const char *s)
-{
-	if (name_ok(s))
+	if (vm_name_valid(s))
 		return 0;
 	fprintf(stderr, "landlord: invalid VM name '%s': use 1 to %d letters, digits, '.', '_' "
 		"or '-', not starting with '.' or '-'\n", s, VM_NAME_MAX);
@@ -187,7 +179,7 @@ static int parse_args(int argc, char **argv, int allow_json, int *json, const ch
 		fprintf(stderr, "landlord: %s: missing VM name (usage: %s)\n", argv[0], usage_line);
 		return -1;
 	}
-	if (name && check_name(*name) < 0)
+	if (name && cli_check_name(*name) < 0)
 		return -1;
 	return 0;
 }
@@ -225,7 +217,7 @@ int cli_ls(int argc, char **argv)
 			continue;
 		char *nm = strndup(de->d_name, l - 5);
 
-		if (!nm || !name_ok(nm)) {
+		if (!nm || !vm_name_valid(nm)) {
 			free(nm);
 			continue;
 		}

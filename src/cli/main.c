@@ -21,6 +21,8 @@ static void usage(FILE *f)
 	      "             stop and restart a VM's vCPUs\n"
 	      "  stop NAME  stop a VM (its process exits 0)\n"
 	      "  kill NAME  kill a VM's process (SIGKILL)\n"
+	      "  console NAME\n"
+	      "             attach to a VM's serial console; Ctrl-] detaches\n"
 	      "\n"
 	      "options:\n"
 	      "  -h, --help     this help\n"
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cli_run }, { "ls", cli_ls }, { "info", cli_info },
 		{ "pause", cli_pause }, { "resume", cli_resume }, { "stop", cli_stop },
-		{ "kill", cli_kill },
+		{ "kill", cli_kill }, { "console", cli_console },
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)

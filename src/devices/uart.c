@@ -98,6 +98,7 @@ struct uart {
 	unsigned int rx_count;
 
 	int irq_level;
+	counter_t ctr[UART_CTR_NR];   /* written under lock, read without */
 };
 
 static unsigned int uart_rx_capacity(const struct uart *u)
@@ -127,6 +128,9 @@ static uint8_t uart_rx_pop(struct uart *u)
 		u->rbr = u->rx[u->rx_head];
 		u->rx_head = (u->rx_head + 1) % UART_FIFO_SIZE;
 		u->rx_count--;
+		counter_inc(&u->ctr[UART_CTR_READ_COUNT]);
+	} else {
+		counter_inc(&u->ctr[UART_CTR_MISSED_READ_COUNT]);
 	}
 	return u->rbr;
 }
@@ -194,10 +198,13 @@ static void uart_write_thr(struct uart *u, uint8_t val)
 	/* Writing THR clears a THRE interrupt... */
 	u->thre_pending = false;
 	if (u->mcr & MCR_LOOP) {
-		if (!uart_rx_push(u, val))
+		if (!uart_rx_push(u, val)) {
 			u->overrun = true;
+			counter_inc(&u->ctr[UART_CTR_MISSED_WRITE_COUNT]);
+		}
 	} else if (u->tx) {
 		u->tx(u->tx_opaque, val);
+		counter_inc(&u->ctr[UART_CTR_WRITE_COUNT]);
 	}
 	/* ...and since the byte left at once, THR is empty again, which
 	 * raises it anew while the guest has it enabled. */
@@ -414,6 +421,11 @@ struct uart *uart_create(const struct irq_line *irq, uart_tx_fn tx, void *tx_opa
 	u->msr_lines = uart_msr_lines(u);
 	irq_line_set(&u->irq, 0);
 	return u;
+}
+
+void uart_read_counters(const struct uart *u, uint64_t *out)
+{
+	counters_read(u->ctr, out, UART_CTR_NR);
 }
 
 void uart_destroy(struct uart *u)

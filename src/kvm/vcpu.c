@@ -56,6 +56,7 @@ static int handle_io(struct vcpu *v)
 	uint64_t off = r->io.data_offset;
 	bool is_write = r->io.direction == KVM_EXIT_IO_OUT;
 
+	counter_inc(&v->ctr[is_write ? VCPU_CTR_EXIT_IO_OUT : VCPU_CTR_EXIT_IO_IN]);
 	if ((size != 1 && size != 2 && size != 4) || count == 0 ||
 	    off > (uint64_t)v->run_size || (uint64_t)size * count > v->run_size - off) {
 		warnx("vCPU %d: malformed I/O exit (size %u, count %u)", v->id, size, count);
@@ -70,6 +71,7 @@ static int handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
+	counter_inc(&v->ctr[r->mmio.is_write ? VCPU_CTR_EXIT_MMIO_WRITE : VCPU_CTR_EXIT_MMIO_READ]);
 	if (r->mmio.len == 0 || r->mmio.len > sizeof(r->mmio.data)) {
 		warnx("vCPU %d: malformed MMIO exit (len %u)", v->id, r->mmio.len);
 		return -1;
@@ -79,11 +81,32 @@ static int handle_mmio(struct vcpu *v)
 	return 0;
 }
 
+/* Count the exits that have no handler of their own here. */
+static void count_exit(struct vcpu *v, uint32_t reason)
+{
+	enum vcpu_counter c;
+
+	switch (reason) {
+	case KVM_EXIT_IO:
+	case KVM_EXIT_MMIO:
+		return;                  /* counted by direction in their handlers */
+	case KVM_EXIT_INTR: c = VCPU_CTR_EXIT_INTR; break;
+	case KVM_EXIT_HLT: c = VCPU_CTR_EXIT_HLT; break;
+	case KVM_EXIT_SHUTDOWN: c = VCPU_CTR_EXIT_SHUTDOWN; break;
+	case KVM_EXIT_SYSTEM_EVENT: c = VCPU_CTR_EXIT_SYSTEM_EVENT; break;
+	case KVM_EXIT_INTERNAL_ERROR: c = VCPU_CTR_EXIT_INTERNAL_ERROR; break;
+	case KVM_EXIT_FAIL_ENTRY: c = VCPU_CTR_EXIT_FAIL_ENTRY; break;
+	default: c = VCPU_CTR_EXIT_OTHER; break;
+	}
+	counter_inc(&v->ctr[c]);
+}
+
 /* Returns -1 to keep running, or why the loop ends. */
 static int handle_exit(struct vcpu *v)
 {
 	struct kvm_run *r = v->run;
 
+	count_exit(v, r->exit_reason);
 	switch (r->exit_reason) {
 	case KVM_EXIT_IO:
 		return handle_io(v) < 0 ? VCPU_EXIT_ERROR : -1;
@@ -139,6 +162,7 @@ static void *vcpu_thread(void *opaque)
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				counter_inc(&v->ctr[VCPU_CTR_EXIT_INTR]);
 				v->run->immediate_exit = 0;
 				continue;
 			}
@@ -148,6 +172,8 @@ static void *vcpu_thread(void *opaque)
 		}
 		why = handle_exit(v);
 	}
+	if (why == VCPU_EXIT_ERROR || why == VCPU_EXIT_TRIPLE_FAULT)
+		counter_inc(&v->ctr[VCPU_CTR_FAILURES]);
 	/* A stop request that raced with a guest exit still counts as a stop. */
 	if (why == VCPU_EXIT_ERROR || why == VCPU_EXIT_TRIPLE_FAULT)
 		vcpu_dump(v, stderr);
@@ -230,6 +256,11 @@ void vcpu_join(struct vcpu *v)
 	if (v->started)
 		pthread_join(v->thread, NULL);
 	v->started = false;
+}
+
+void vcpu_read_counters(const struct vcpu *v, uint64_t *out)
+{
+	counters_read(v->ctr, out, VCPU_CTR_NR);
 }
 
 void vcpu_destroy(struct vcpu *v)

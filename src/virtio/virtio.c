@@ -36,6 +36,7 @@ static void dispatch_notify(struct virtio_dev *d, int q)
 {
 	if (q < 0 || q >= d->nr_queues)
 		return;
+	counter_inc(&d->ctr[VIRTIO_CTR_NOTIFY]);
 	if (!has_status(d, VIRTIO_STATUS_DRIVER_OK) || d->broken || !d->vq[q].ready)
 		return;
 	if (d->ops && d->ops->queue_notify)
@@ -107,6 +108,8 @@ int virtio_dev_init(struct virtio_dev *d)
 	d->log_tokens = VIRTIO_BROKEN_LOG_BURST;
 	d->log_refill_s = 0;
 	d->log_suppressed = 0;
+	for (int i = 0; i < VIRTIO_CTR_NR; i++)
+		atomic_init(&d->ctr[i], 0);
 	reset_queues(d);
 	for (int q = 0; q < d->nr_queues; q++) {
 		d->notify_fd[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -182,8 +185,10 @@ static void features_ok(struct virtio_dev *d)
 /* DRIVER_OK: queues and features are final; start the device. */
 static void driver_ok(struct virtio_dev *d)
 {
-	if (!has_status(d, VIRTIO_STATUS_FEATURES_OK))
+	if (!has_status(d, VIRTIO_STATUS_FEATURES_OK)) {
+		counter_inc(&d->ctr[VIRTIO_CTR_ACTIVATE_FAILS]);
 		return;                  /* no negotiation: the device stays off */
+	}
 	d->status |= VIRTIO_STATUS_DRIVER_OK;
 	for (int q = 0; q < d->nr_queues; q++) {
 		struct virtqueue *vq = &d->vq[q];
@@ -260,6 +265,7 @@ void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t 
 	if (!vq_need_notify(vq, d->mem))
 		return;
 	d->isr |= VIRTIO_ISR_QUEUE;
+	counter_inc(&d->ctr[VIRTIO_CTR_QUEUE_IRQ]);
 	if (d->transport && d->transport->signal_queue)
 		d->transport->signal_queue(d, q);
 }
@@ -314,6 +320,7 @@ void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 		d->log_suppressed = 0;
 	}
 	d->broken = true;
+	counter_inc(&d->ctr[VIRTIO_CTR_NEEDS_RESET]);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	d->config_generation++;
 	/* 2.1.2: after DRIVER_OK the device must send a configuration change
@@ -323,6 +330,12 @@ void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 	if (!has_status(d, VIRTIO_STATUS_DRIVER_OK))
 		return;
 	d->isr |= VIRTIO_ISR_CONFIG;
+	counter_inc(&d->ctr[VIRTIO_CTR_CONFIG_IRQ]);
 	if (d->transport && d->transport->signal_config)
 		d->transport->signal_config(d);
+}
+
+void virtio_read_counters(const struct virtio_dev *d, uint64_t *out)
+{
+	counters_read(d->ctr, out, VIRTIO_CTR_NR);
 }

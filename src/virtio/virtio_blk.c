@@ -62,6 +62,7 @@ struct virtio_blk {
 	bool quiesce;             /* resetting: completions leave the guest alone */
 	bool stalled;             /* pool ran dry with chains maybe waiting */
 	struct vq_chain chain;    /* big: not on a stack */
+	counter_t ctr[VIRTIO_BLK_CTR_NR];
 	struct blk_req pool[VIRTIO_BLK_QUEUE_SIZE];
 };
 
@@ -77,6 +78,25 @@ static void finish_now(struct virtio_blk *b, uint16_t head, uint8_t *status,
 {
 	*status = val;
 	virtio_queue_complete(&b->dev, 0, head, used_len);
+}
+
+static void blk_count(struct virtio_blk *b, enum virtio_blk_counter c, uint64_t n)
+{
+	counter_add(&b->ctr[c], n);
+}
+
+/* A request the disk finished (ok: all of it). */
+static void count_done(struct virtio_blk *b, const struct blk_req *rq, bool ok)
+{
+	if (!ok) {
+		blk_count(b, VIRTIO_BLK_CTR_EXECUTE_FAILS, 1);
+	} else if (rq->dr.op == DISK_READ) {
+		blk_count(b, VIRTIO_BLK_CTR_READ_COUNT, 1);
+		blk_count(b, VIRTIO_BLK_CTR_READ_BYTES, rq->expect);
+	} else if (rq->dr.op == DISK_WRITE) {
+		blk_count(b, VIRTIO_BLK_CTR_WRITE_COUNT, 1);
+		blk_count(b, VIRTIO_BLK_CTR_WRITE_BYTES, rq->expect);
+	}
 }
 
 static void put_req(struct virtio_blk *b, struct blk_req *rq)
@@ -98,6 +118,7 @@ static void blk_done(struct disk_req *dr, int64_t res)
 		ok = res >= 0 && (uint64_t)res == rq->expect;
 	else
 		ok = res == 0;
+	count_done(b, rq, ok);
 	if (!b->quiesce)
 		finish_now(b, rq->head, rq->status,
 			   ok ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR,
@@ -261,6 +282,7 @@ static void blk_handle(struct virtio_blk *b, const struct vq_chain *c)
 		return;
 	}
 	if (c->out_len < BLK_HDR_LEN || vq_chain_read(c, 0, hdr, BLK_HDR_LEN) != BLK_HDR_LEN) {
+		blk_count(b, VIRTIO_BLK_CTR_INVALID_REQS_COUNT, 1);
 		finish_now(b, c->head, status, VIRTIO_BLK_S_IOERR, 1);
 		return;
 	}
@@ -272,6 +294,7 @@ static void blk_handle(struct virtio_blk *b, const struct vq_chain *c)
 		st = blk_rw(b, c, type, sector, status);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
+		blk_count(b, VIRTIO_BLK_CTR_FLUSH_COUNT, 1);
 		st = blk_flush(b, c, status);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
@@ -282,12 +305,16 @@ static void blk_handle(struct virtio_blk *b, const struct vq_chain *c)
 		return;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
+		blk_count(b, type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_CTR_DISCARD_COUNT :
+			 VIRTIO_BLK_CTR_WRITE_ZEROES_COUNT, 1);
 		st = blk_zero(b, c, type, status);
 		break;
 	default:
 		st = VIRTIO_BLK_S_UNSUPP;
 		break;
 	}
+	if (st > VIRTIO_BLK_S_OK)
+		blk_count(b, VIRTIO_BLK_CTR_INVALID_REQS_COUNT, 1);
 	if (st >= 0)
 		finish_now(b, c->head, status, (uint8_t)st, 1);
 }
@@ -312,6 +339,7 @@ static void blk_process(struct virtio_blk *b)
 			/* Completions will bring us back; until then kicks
 			 * would only wake us for nothing. */
 			b->stalled = true;
+			blk_count(b, VIRTIO_BLK_CTR_IO_ENGINE_THROTTLED_EVENTS, 1);
 			break;
 		}
 		if (n == budget) {
@@ -321,8 +349,11 @@ static void blk_process(struct virtio_blk *b)
 		}
 		/* An empty ring re-arms kicks and looks again (vq_pop). */
 		r = vq_pop(vq, d->mem, &b->chain);
-		if (r == 0)
+		if (r == 0) {
+			if (n == 0)
+				blk_count(b, VIRTIO_BLK_CTR_NO_AVAIL_BUFFER, 1);
 			break;
+		}
 		if (r < 0) {
 			virtio_mark_broken(d, "malformed request queue");
 			break;
@@ -377,14 +408,14 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, u
 {
 	const struct virtio_blk *b = to_blk(d);
 
-	for (uint32_t i = 0; i < len; i++)
-		data[i] = (uint64_t)off + i < sizeof(b->config) ? b->config[off + i] : 0;
+	virtio_config_copy(b->config, sizeof(b->config), off, data, len);
 }
 
 static void blk_config_write(struct virtio_dev *d, uint32_t off, const uint8_t *data,
 			     uint32_t len)
 {
 	/* Only writeback is writable, and CONFIG_WCE is not offered. */
+	blk_count(to_blk(d), VIRTIO_BLK_CTR_CFG_FAILS, 1);
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -485,6 +516,13 @@ fail:
 	disk_close(b->disk);
 	free(b);
 	return NULL;
+}
+
+void virtio_blk_read_counters(const struct virtio_dev *d, uint64_t *out)
+{
+	const struct virtio_blk *b = d->priv;
+
+	counters_read(b->ctr, out, VIRTIO_BLK_CTR_NR);
 }
 
 void virtio_blk_destroy(struct virtio_dev *d)

@@ -364,10 +364,15 @@ static void cfg_write(struct pci_device *dev, uint32_t off, uint32_t len)
 
 /* ---- life cycle ---- */
 
-/* Mass storage / communication "other", else unclassified. */
+/* Mass storage / Ethernet / communication "other", else unclassified. */
 static uint32_t class_of(uint32_t id)
 {
-	return id == VIRTIO_ID_BLOCK ? 0x018000 : id == VIRTIO_ID_CONSOLE ? 0x078000 : 0x00ff00;
+	switch (id) {
+	case VIRTIO_ID_BLOCK: return 0x018000;
+	case VIRTIO_ID_NET: return 0x020000;
+	case VIRTIO_ID_CONSOLE: return 0x078000;
+	default: return 0x00ff00;
+	}
 }
 
 static void add_vendor_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)

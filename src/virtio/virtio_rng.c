@@ -45,6 +45,7 @@ struct virtio_rng {
 	bool warned_no_write;
 	bool warned_getrandom;
 	struct vq_chain chain;    /* big (VQ_MAX_CHAIN buffers): not on a stack */
+	counter_t ctr[VIRTIO_RNG_CTR_NR];
 };
 
 static uint64_t now_ns(void)
@@ -149,12 +150,14 @@ static bool rng_serve(struct virtio_rng *r, uint64_t *budget)
 			uint64_t wait = (need - r->tokens) * NSEC / r->rate;
 
 			rng_arm_timer(r, wait < RNG_MIN_WAIT_NS ? RNG_MIN_WAIT_NS : wait);
+			counter_inc(&r->ctr[VIRTIO_RNG_CTR_ENTROPY_RATE_LIMITER_THROTTLED]);
 			return false;
 		}
 		want = min_u64(want, r->tokens);
 	}
 	got = rng_fill(c, want, &err);
 	if (got == 0) {
+		counter_inc(&r->ctr[VIRTIO_RNG_CTR_HOST_RNG_FAILS]);
 		if (err != EAGAIN && !r->warned_getrandom)
 			fprintf(stderr, "landlord: %s: getrandom: %s; retrying\n", d->name,
 				strerror(err));
@@ -163,6 +166,7 @@ static bool rng_serve(struct virtio_rng *r, uint64_t *budget)
 		return false;
 	}
 	want = got;
+	counter_add(&r->ctr[VIRTIO_RNG_CTR_ENTROPY_BYTES], got);
 	if (r->rate)
 		r->tokens -= got;
 	*budget -= got;
@@ -236,6 +240,7 @@ static void rng_timer(void *opaque, int fd, uint32_t events)
 	if (read(fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	pthread_mutex_lock(&r->dev.lock);
+	counter_inc(&r->ctr[VIRTIO_RNG_CTR_RATE_LIMITER_EVENT_COUNT]);
 	rng_process(r);
 	pthread_mutex_unlock(&r->dev.lock);
 }
@@ -280,6 +285,13 @@ struct virtio_dev *virtio_rng_create(const struct guest_mem *mem, struct event_l
 		return NULL;
 	}
 	return &r->dev;
+}
+
+void virtio_rng_read_counters(const struct virtio_dev *d, uint64_t *out)
+{
+	const struct virtio_rng *r = d->priv;
+
+	counters_read(r->ctr, out, VIRTIO_RNG_CTR_NR);
 }
 
 void virtio_rng_destroy(struct virtio_dev *d)

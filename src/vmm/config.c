@@ -58,12 +58,19 @@ int vm_config_set_cpus(struct vm_config *cfg, const char *s, char *err, size_t e
 	return 0;
 }
 
+bool vm_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= VM_NAME_MAX && s[0] != '.' && s[0] != '-' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
 int vm_config_set_name(struct vm_config *cfg, const char *s, char *err, size_t errlen)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > VM_NAME_MAX || s[0] == '.' || s[0] == '-' ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len) {
+	if (!vm_name_valid(s)) {
 		errf("--name '%s': use 1 to %d letters, digits, '.', '_' or '-', not starting with '.' or '-'",
 		     s, VM_NAME_MAX);
 		return -1;
@@ -101,7 +108,7 @@ int vm_config_set_on_reboot(struct vm_config *cfg, const char *s, char *err, siz
 	return 0;
 }
 
-static int check_file(const char *what, const char *path, char *err, size_t errlen)
+int vm_config_check_file(const char *what, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -127,12 +134,12 @@ int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 	char want[32], have[32];
 
 	if (!cfg->kernel_path) {
-		errf("no kernel: use --kernel FILE");
+		errf("no kernel: use --kernel FILE (or, through the API, PUT /boot-source)");
 		return -1;
 	}
-	if (check_file("kernel", cfg->kernel_path, err, errlen) < 0)
+	if (vm_config_check_file("kernel", cfg->kernel_path, err, errlen) < 0)
 		return -1;
-	if (cfg->initrd_path && check_file("initrd", cfg->initrd_path, err, errlen) < 0)
+	if (cfg->initrd_path && vm_config_check_file("initrd", cfg->initrd_path, err, errlen) < 0)
 		return -1;
 	if (vm_config_validate_virtio(cfg, err, errlen) < 0)
 		return -1;

@@ -1,5 +1,5 @@
-/* Options for the virtio devices: --disk, --rng, --console-device and
- * --virtio-transport, and the checks on them that need no KVM. */
+/* Options for the virtio devices: --disk, --net, --rng, --console-device
+ * and --virtio-transport, and the checks on them that need no KVM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -144,6 +144,209 @@ enum virtio_transport_kind vm_config_rng_transport(const struct vm_config *cfg)
 	return cfg->rng_transport_set ? cfg->rng_transport : cfg->default_transport;
 }
 
+/* ---- --net ---- */
+
+/* Linux's dev_valid_name: 1 to IFNAMSIZ - 1 bytes, not "." or "..", no
+ * '/', ':' or white space. */
+static int check_tap_name(const char *tap, char *err, size_t errlen)
+{
+	size_t len = strlen(tap);
+
+	if (len == 0 || len > NET_TAP_MAX || !strcmp(tap, ".") || !strcmp(tap, "..") ||
+	    strpbrk(tap, "/: \t\n\r\v\f")) {
+		errf("net tap '%s': an interface name has 1 to %d characters, no '/', ':' "
+		     "or spaces", tap, NET_TAP_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly six colon-separated pairs of hex digits; a unicast address
+ * other than 00:00:00:00:00:00 (Linux would not take it). */
+static int parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen)
+{
+	bool zero = true;
+
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hi < 0 ? -1 : hex_digit(s[3 * i + 1]);
+		char sep = lo < 0 ? '?' : s[3 * i + 2];
+
+		if (lo < 0 || sep != (i < 5 ? ':' : '\0')) {
+			errf("net mac '%s': use six hex bytes, e.g. 52:54:00:12:34:56", s);
+			return -1;
+		}
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		zero = zero && mac[i] == 0;
+	}
+	if (mac[0] & 1) {
+		errf("net mac '%s' is a multicast address (the first byte must be even)", s);
+		return -1;
+	}
+	if (zero) {
+		errf("net mac '%s' is not a valid address", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_net_id(const struct vm_config *cfg, const char *id, char *err, size_t errlen)
+{
+	size_t len = strlen(id);
+
+	if (len == 0 || len > NET_ID_MAX ||
+	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != len) {
+		errf("net id '%s': use 1 to %d letters, digits, '.', '_' or '-'", id, NET_ID_MAX);
+		return -1;
+	}
+	for (int i = 0; i < cfg->nr_nets; i++) {
+		if (strcmp(cfg->nets[i].id, id) == 0) {
+			errf("net id '%s' is used twice", id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Check n (tap and id filled in, or id empty for the default) and add it. */
+static int add_net(struct vm_config *cfg, struct net_config *n, char *err, size_t errlen)
+{
+	if (cfg->nr_nets >= VM_MAX_NETS) {
+		errf("net: at most %d network interfaces", VM_MAX_NETS);
+		return -1;
+	}
+	if (check_tap_name(n->tap, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < cfg->nr_nets; i++) {
+		if (strcmp(cfg->nets[i].tap, n->tap) == 0) {
+			errf("net tap '%s' is used twice", n->tap);
+			return -1;
+		}
+	}
+	if (!n->id[0])
+		snprintf(n->id, sizeof(n->id), "net%d", cfg->nr_nets);
+	if (check_net_id(cfg, n->id, err, errlen) < 0)
+		return -1;
+	cfg->nets[cfg->nr_nets++] = *n;
+	return 0;
+}
+
+/* Copy s into a fixed field of size bytes, refusing what does not fit. */
+static int copy_field(char *dst, size_t size, const char *s, const char *what,
+		      char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+
+	if (len >= size) {
+		errf("net %s '%s' is longer than %zu characters", what, s, size - 1);
+		return -1;
+	}
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+int vm_config_add_net(struct vm_config *cfg, const char *tap, const char *mac,
+		      const char *id, char *err, size_t errlen)
+{
+	struct net_config n = { 0 };
+
+	if (!tap) {
+		errf("net: no tap=IFNAME given");
+		return -1;
+	}
+	if (copy_field(n.tap, sizeof(n.tap), tap, "tap", err, errlen) < 0 ||
+	    (id && copy_field(n.id, sizeof(n.id), id, "id", err, errlen) < 0))
+		return -1;
+	if (id && !id[0]) {
+		errf("net: empty id");
+		return -1;
+	}
+	if (mac) {
+		if (parse_mac(mac, n.mac, err, errlen) < 0)
+			return -1;
+		n.mac_set = true;
+	}
+	return add_net(cfg, &n, err, errlen);
+}
+
+/* One key=value item of a --net option. */
+static int net_item(struct net_config *n, const char **tap, const char **mac,
+		    const char **id, char *item, char *err, size_t errlen)
+{
+	char *val = strchr(item, '=');
+
+	if (val)
+		*val++ = '\0';
+	if (val && strcmp(item, "tap") == 0) {
+		*tap = val;
+	} else if (val && strcmp(item, "mac") == 0) {
+		*mac = val;
+	} else if (val && strcmp(item, "id") == 0) {
+		*id = val;
+	} else if (val && strcmp(item, "transport") == 0) {
+		if (parse_transport(val, &n->transport) < 0) {
+			errf("--net transport '%s': use pci or mmio", val);
+			return -1;
+		}
+		n->transport_set = true;
+	} else {
+		errf("--net: bad item '%s%s%s' (use tap=IFNAME[,mac=MAC][,id=NAME]"
+		     "[,transport=pci|mmio])", item, val ? "=" : "", val ? val : "");
+		return -1;
+	}
+	return 0;
+}
+
+int vm_config_parse_net(struct vm_config *cfg, char *s, char *err, size_t errlen)
+{
+	struct net_config n = { 0 };
+	const char *tap = NULL, *mac = NULL, *id = NULL;
+	char *save = NULL;
+
+	for (char *item = strtok_r(s, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		if (net_item(&n, &tap, &mac, &id, item, err, errlen) < 0)
+			return -1;
+	if (vm_config_add_net(cfg, tap, mac, id, err, errlen) < 0)
+		return -1;
+	cfg->nets[cfg->nr_nets - 1].transport = n.transport;
+	cfg->nets[cfg->nr_nets - 1].transport_set = n.transport_set;
+	return 0;
+}
+
+void vm_config_net_mac(const struct vm_config *cfg, int i, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;   /* FNV-1a of the VM's name (default vm-PID) */
+
+	if (cfg->nets[i].mac_set) {
+		memcpy(mac, cfg->nets[i].mac, 6);
+		return;
+	}
+	for (const char *p = cfg->name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	/* 0x52: locally administered (bit 1), unicast (bit 0 clear). */
+	mac[0] = 0x52;
+	mac[1] = 0x4c;
+	mac[2] = (uint8_t)(h >> 24);
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)(h + (uint32_t)i);
+}
+
+enum virtio_transport_kind vm_config_net_transport(const struct vm_config *cfg, int i)
+{
+	return cfg->nets[i].transport_set ? cfg->nets[i].transport : cfg->default_transport;
+}
+
 static int check_disk(const struct disk_config *d, char *err, size_t errlen)
 {
 	struct stat st;
@@ -173,6 +376,8 @@ int vm_config_validate_virtio(const struct vm_config *cfg, char *err, size_t err
 			return -1;
 		mmio += vm_config_disk_transport(cfg, i) == TRANSPORT_MMIO;
 	}
+	for (int i = 0; i < cfg->nr_nets; i++)
+		mmio += vm_config_net_transport(cfg, i) == TRANSPORT_MMIO;
 	mmio += cfg->rng && vm_config_rng_transport(cfg) == TRANSPORT_MMIO;
 	mmio += cfg->console_device == CONSOLE_DEVICE_VIRTIO &&
 		cfg->default_transport == TRANSPORT_MMIO;

@@ -21,6 +21,7 @@
 #include "devices/uart.h"
 #include "virtio/virtio_console.h"
 #include "vmm/vm.h"
+#include "vmm/vm_metrics.h"
 
 void vm_request_stop(struct vm *vm, enum vm_stop why)
 {
@@ -141,41 +142,47 @@ static int create_vcpus(struct vm *vm, const struct boot_info *boot)
 	return 0;
 }
 
-static int vm_create(struct vm *vm)
+/* Memory, the KVM VM, devices, the kernel and the vCPUs of one boot.  On
+ * failure err says why where the reason is known here, and is empty when
+ * the failure was reported on stderr (the VM's log) already. */
+static int vm_create(struct vm *vm, char *err, size_t errlen)
 {
 	struct boot_spec spec = {
 		.kernel_path = vm->cfg->kernel_path,
 		.initrd_path = vm->cfg->initrd_path,
-		.cmdline = vm->cfg->cmdline,
 		.rsdp = LAYOUT_ACPI,
 	};
 	struct boot_info boot;
-	char err[256], cmdline[LAYOUT_CMDLINE_MAX];
+	char why[256], cmdline[LAYOUT_CMDLINE_MAX];
 
+	/* These report their own failures; err stays empty. */
+	err[0] = '\0';
 	if (kvm_create_vm(vm->kvm) < 0 || map_memory(vm) < 0 || vm_devices_create(vm) < 0 ||
 	    vm_virtio_create(vm) < 0)
 		return -1;
 	if (vm_virtio_cmdline(vm, cmdline, sizeof(cmdline)) < 0) {
-		warnx("kernel command line too long with the virtio-mmio devices added");
+		snprintf(err, errlen, "the kernel command line is too long with the "
+			 "virtio-mmio devices and root= added");
 		return -1;
 	}
 	spec.cmdline = cmdline;
-	if (x86_boot_load(&vm->mem, &spec, &boot, err, sizeof(err)) < 0) {
-		warnx("kernel %s: %s", vm->cfg->kernel_path, err);
+	if (x86_boot_load(&vm->mem, &spec, &boot, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "kernel %s: %s", vm->cfg->kernel_path, why);
 		return -1;
 	}
 	return create_vcpus(vm, &boot);
 }
 
-static void vm_destroy(struct vm *vm)
+/* Undo vm_create (any part of it); the event loop, the API and the console
+ * stay, for the next boot or for the end of the process. */
+static void vm_teardown(struct vm *vm)
 {
-	if (vm->api)
-		api_server_destroy(vm->api);
-	vm->api = NULL;
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	/* This boot's counts, kept for the metrics before the devices go. */
+	vm_metrics_boot_end(vm);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -185,10 +192,39 @@ static void vm_destroy(struct vm *vm)
 	vm_devices_destroy(vm);
 	kvm_destroy_vm(vm->kvm);
 	gm_unmap(&vm->mem);
-	el_close(&vm->loop);
-	if (vm->stop_fd >= 0)
-		close(vm->stop_fd);
-	vm_console_unwatch(vm);
+	vm->booted = false;
+	vm->paused = false;
+}
+
+int vm_boot(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->booted) {
+		snprintf(err, errlen, "the VM is already running");
+		return -1;
+	}
+	if (vm_config_validate(vm->cfg, err, errlen) < 0)
+		return -1;
+	if (vm->cfg->nr_cpus > vm->kvm->max_vcpus) {
+		snprintf(err, errlen, "%d vCPUs: this host's KVM allows at most %d",
+			 vm->cfg->nr_cpus, vm->kvm->max_vcpus);
+		return -1;
+	}
+	atomic_store(&vm->stop, VM_RUNNING);
+	vm->paused = false;
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	if (vm_create(vm, err, errlen) < 0)
+		goto fail;
+	vm->booted = true;
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		if (vcpu_start(&vm->vcpus[i]) < 0) {
+			snprintf(err, errlen, "cannot start vCPU %d", i);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	vm_teardown(vm);
+	return -1;
 }
 
 /* The control API, on the socket the user named or in the runtime dir. */
@@ -201,34 +237,67 @@ static int start_api(struct vm *vm)
 	else if (runtime_socket_path(vm->cfg->name, path, sizeof(path), 1, err, sizeof(err)) < 0)
 		goto fail;
 	vm->api = api_server_create(vm, &vm->loop, path, err, sizeof(err));
-	if (vm->api)
-		return 0;
+	if (!vm->api)
+		goto fail;
+	if (!vm->cfg->kernel_path && !vm->cfg->config_file)
+		warnx("waiting for the VM's configuration on %s "
+		      "(PUT /boot-source, then PUT /actions InstanceStart)", path);
+	return 0;
 fail:
 	warnx("%s", err);
 	return -1;
 }
 
-/* One boot of the guest, from fresh memory to a stop reason. */
-static enum vm_stop run_once(struct vm *vm)
+/* The first boot: from the command line or the config file; or none yet,
+ * when the VM waits for its configuration through the API. */
+static int first_boot(struct vm *vm)
 {
-	enum vm_stop why = VM_FAILED;
+	char err[512];
 
-	atomic_store(&vm->stop, VM_RUNNING);
-	vm->stop_fd = vm->input_timer_fd = -1;
-	vm->paused = false;
-	clock_gettime(CLOCK_MONOTONIC, &vm->started);
-	if (watch_fds(vm) < 0 || vm_create(vm) < 0 || start_api(vm) < 0)
-		goto out;
-	for (int i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu_start(&vm->vcpus[i]) < 0)
-			goto out;
-	if (el_run(&vm->loop) < 0) {
-		warn("event loop");
-		goto out;
+	if (vm->cfg->config_file &&
+	    api_apply_config_file(vm, vm->cfg->config_file, err, sizeof(err)) < 0) {
+		warnx("%s", err);
+		return -1;
 	}
-	why = atomic_load(&vm->stop);
-out:
-	vm_destroy(vm);
+	if (!vm->cfg->kernel_path)
+		return 0;
+	if (vm_boot(vm, err, sizeof(err)) < 0) {
+		if (err[0])
+			warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the event loop until something stops the VM; a guest reboot with
+ * --on-reboot=restart builds the VM again from fresh memory.  A signal
+ * that arrived while the guest was rebooting is still waiting in the
+ * signalfd: look before building a new VM. */
+static enum vm_stop serve(struct vm *vm)
+{
+	enum vm_stop why;
+	char err[512];
+
+	for (;;) {
+		vm->loop.quit = false;
+		if (el_run(&vm->loop) < 0) {
+			warn("event loop");
+			return VM_FAILED;
+		}
+		why = atomic_load(&vm->stop);
+		if (why != VM_RESET || vm->cfg->on_reboot != REBOOT_RESTART ||
+		    vm->stop_signal || take_signal(vm))
+			break;
+		warnx("guest rebooted; restarting it (--on-reboot=restart)");
+		vm_teardown(vm);
+		if (vm_boot(vm, err, sizeof(err)) < 0) {
+			if (err[0])
+				warnx("restart: %s", err);
+			return VM_FAILED;
+		}
+	}
+	if (why == VM_RESET && vm->stop_signal)
+		why = VM_SIGNAL;   /* stopped while rebooting */
 	return why;
 }
 
@@ -269,7 +338,30 @@ static int exit_status(const struct vm *vm, enum vm_stop why)
 	}
 }
 
-int vm_run(const struct vm_config *cfg)
+/* The process's VM: the event loop, the API and the console live from here
+ * to the end; the VM itself (memory, KVM, devices, vCPUs) from each boot to
+ * its stop. */
+static enum vm_stop run_vm(struct vm *vm)
+{
+	enum vm_stop why = VM_FAILED;
+
+	vm->stop_fd = vm->input_timer_fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	if (watch_fds(vm) == 0 && start_api(vm) == 0 && first_boot(vm) == 0)
+		why = serve(vm);
+	if (vm->api)
+		api_server_destroy(vm->api);
+	vm->api = NULL;
+	vm_teardown(vm);
+	vm_console_unwatch(vm);
+	vm_metrics_close(vm);
+	el_close(&vm->loop);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	return why;
+}
+
+int vm_run(struct vm_config *cfg)
 {
 	struct kvm kvm;
 	struct console console;
@@ -279,7 +371,7 @@ int vm_run(const struct vm_config *cfg)
 
 	if (kvm_open(&kvm) < 0)
 		return EXIT_SETUP_ERROR;
-	if (cfg->nr_cpus > kvm.max_vcpus) {
+	if (cfg->kernel_path && cfg->nr_cpus > kvm.max_vcpus) {
 		warnx("--cpus %d: this host's KVM allows at most %d vCPUs", cfg->nr_cpus,
 		      kvm.max_vcpus);
 		kvm_close(&kvm);
@@ -292,13 +384,7 @@ int vm_run(const struct vm_config *cfg)
 		return EXIT_SETUP_ERROR;
 	}
 	if (console_open(&console, cfg->console, cfg->console_path) == 0) {
-		/* A signal that arrived while the guest was rebooting is still
-		 * waiting in the signalfd: look before building a new VM. */
-		while ((why = run_once(&vm)) == VM_RESET && cfg->on_reboot == REBOOT_RESTART &&
-		       !vm.stop_signal && !take_signal(&vm))
-			warnx("guest rebooted; restarting it (--on-reboot=restart)");
-		if (why == VM_RESET && vm.stop_signal)
-			why = VM_SIGNAL;   /* stopped while rebooting */
+		why = run_vm(&vm);
 		console_close(&console);
 	}
 	close(vm.signal_fd);

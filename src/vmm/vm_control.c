@@ -1,11 +1,13 @@
 /* The VM's side of the control API: pause and resume the vCPUs, report
  * what the VM is, and stop it on request. */
+#include <err.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "devices/acpi_pm.h"
+#include "devices/i8042.h"
 #include "virtio/virtio.h"
 #include "vmm/vm.h"
 #include "vmm/vm_control.h"
@@ -40,7 +42,8 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", cfg->name);
 	out->pid = (int)getpid();
-	out->state = vm->paused ? VM_STATE_PAUSED : VM_STATE_RUNNING;
+	out->state = !vm->booted ? VM_STATE_NOT_STARTED :
+		     vm->paused ? VM_STATE_PAUSED : VM_STATE_RUNNING;
 	out->nr_cpus = cfg->nr_cpus;
 	out->mem_size = cfg->mem_size;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -60,10 +63,17 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 	if (cfg->console_device == CONSOLE_DEVICE_VIRTIO)
 		add_device(out, "virtio-console", "hvc0", transport_name(cfg->default_transport),
 			   "", false);
+	for (int i = 0; i < cfg->nr_nets; i++)
+		add_device(out, "virtio-net", cfg->nets[i].id,
+			   transport_name(vm_config_net_transport(cfg, i)), cfg->nets[i].tap, false);
 }
 
 int vm_pause(struct vm *vm, char *err, size_t errlen)
 {
+	if (!vm->booted) {
+		snprintf(err, errlen, "the VM has not started yet");
+		return -1;
+	}
 	if (vm->paused) {
 		snprintf(err, errlen, "the VM is already paused");
 		return -1;
@@ -95,12 +105,81 @@ int vm_resume(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-void vm_stop_graceful(struct vm *vm)
+int vm_stop_graceful(struct vm *vm, char *err, size_t errlen)
 {
+	if (!vm->booted) {
+		snprintf(err, errlen, "the VM has not started: there is no guest to shut down "
+			 "(use mode \"hard\")");
+		return -1;
+	}
 	acpi_pm_power_button(vm->acpi_pm);
+	return 0;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm_boot(vm, err, errlen) < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "KVM or device set-up failed (the VM's log says what)");
+		return -1;
+	}
+	/* The log's record of what was started (PUT /logger may point it at a file). */
+	warnx("%s started through the API: %d vCPU%s, %llu MiB, kernel %s", vm->cfg->name,
+	      vm->cfg->nr_cpus, vm->cfg->nr_cpus == 1 ? "" : "s",
+	      (unsigned long long)(vm->cfg->mem_size >> 20), vm->cfg->kernel_path);
+	return 0;
+}
+
+struct vm_config *vm_config_before_boot(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->booted) {
+		snprintf(err, errlen, "the VM is running: this can only be configured "
+			 "before InstanceStart");
+		return NULL;
+	}
+	return vm->cfg;
+}
+
+const struct vm_config *vm_get_config(const struct vm *vm)
+{
+	return vm->cfg;
+}
+
+int vm_max_vcpus(const struct vm *vm)
+{
+	return vm->kvm->max_vcpus < VM_MAX_CPUS ? vm->kvm->max_vcpus : VM_MAX_CPUS;
 }
 
 void vm_stop_hard(struct vm *vm)
 {
 	vm_request_stop(vm, VM_API_STOP);
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t errlen)
+{
+	if (!vm->i8042) {
+		snprintf(err, errlen, "the VM is not running: there is no keyboard to press keys on");
+		return -1;
+	}
+	if (vm->paused) {
+		snprintf(err, errlen, "the VM is paused (resume it first)");
+		return -1;
+	}
+	if (atomic_load(&vm->stop) != VM_RUNNING) {
+		snprintf(err, errlen, "the VM is stopping");
+		return -1;
+	}
+	switch (i8042_send_ctrl_alt_del(vm->i8042)) {
+	case I8042_KEYS_QUEUED:
+		return 0;
+	case I8042_KEYS_FULL:
+		snprintf(err, errlen, "the guest has not read the keys sent before "
+			 "(is its keyboard driver running?)");
+		return -1;
+	case I8042_KEYS_DISABLED:
+		snprintf(err, errlen, "the guest has disabled its keyboard");
+		return -1;
+	}
+	snprintf(err, errlen, "the keyboard refused the keys");
+	return -1;
 }

@@ -69,6 +69,9 @@ int vm_devices_create(struct vm *vm)
 
 	vm->uart = uart_create(&vm->com1_irq, console_tx, vm->console);
 	vm->i8042 = i8042_create(&vm->power);
+	vm->kbd_irq = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = I8042_IRQ_KBD };
+	if (vm->i8042)
+		i8042_set_irq(vm->i8042, &vm->kbd_irq);
 	vm->rtc = rtc_create();
 	vm->acpi_pm = acpi_pm_create(&vm->power);
 	vm->sci_irq = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = IRQ_ACPI_SCI };

@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backends/tap.h"
 #include "kvm/kvm.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_console.h"
 #include "virtio/virtio_mmio.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
 #include "vmm/vm.h"
@@ -65,6 +67,26 @@ static int create_disks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Each --net: its tap, then the device (which owns the fd from then on). */
+static int create_nets(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (int i = 0; i < cfg->nr_nets; i++) {
+		struct virtio_net_config nc = { .ifname = cfg->nets[i].tap };
+		struct virtio_dev *d;
+
+		nc.fd = tap_open(cfg->nets[i].tap, err, errlen);
+		if (nc.fd < 0)
+			return -1;
+		vm_config_net_mac(cfg, i, nc.mac);
+		d = virtio_net_create(&nc, &vm->mem, &vm->loop, err, errlen);
+		if (attach(vm, d, virtio_net_destroy, vm_config_net_transport(cfg, i), err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int vm_virtio_create(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -86,6 +108,8 @@ int vm_virtio_create(struct vm *vm)
 			goto fail;
 		vm->virtio.console = d;
 	}
+	if (create_nets(vm, err, sizeof(err)) < 0)
+		goto fail;
 	return 0;
 fail:
 	warnx("%s", err[0] ? err : "cannot create a virtio device");
@@ -111,8 +135,11 @@ void vm_virtio_destroy(struct vm *vm)
 
 int vm_virtio_cmdline(const struct vm *vm, char *buf, size_t len)
 {
-	const char *user = vm->cfg->cmdline ? vm->cfg->cmdline : "";
-	size_t used = (size_t)snprintf(buf, len, "%s", user);
+	size_t used;
+
+	if (vm_config_boot_cmdline(vm->cfg, buf, len) < 0)
+		return -1;
+	used = strlen(buf);
 
 	for (int i = 0; i < vm->virtio.nr && used < len; i++) {
 		const struct vm_virtio_dev *e = &vm->virtio.devs[i];

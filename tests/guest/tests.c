@@ -490,238 +490,6 @@ static void test_rtc(void)
     test_pass();
 }
 
-/* ------------------------------------------------------------------- echo */
-
-static volatile u8 rx_buf[256];
-static volatile u32 rx_head, rx_tail, uart_irqs, watchdog_ticks;
-
-static void uart_isr(struct irq_frame *f)
-{
-    (void)f;
-    uart_irqs++;
-    (void)inb(COM1 + 2);                        /* IIR */
-    for (int n = 0; n < 64 && (inb(COM1 + 5) & 1); n++) {
-        u8 c = inb(COM1 + 0);
-        if (rx_head - rx_tail < sizeof(rx_buf))
-            rx_buf[rx_head++ % sizeof(rx_buf)] = c;
-    }
-    lapic_eoi();
-}
-
-static void watchdog_isr(struct irq_frame *f)
-{
-    (void)f;
-    watchdog_ticks++;
-    lapic_eoi();
-}
-
-/* The LAPIC timer at ~10 Hz counting watchdog_ticks, so a test that waits
- * for an interrupt from outside can give up after a bounded time. */
-static void watchdog_start_10hz(void)
-{
-    u64 hz = lapic_timer_hz_div16();
-
-    irq_set_handler(VEC_WATCHDOG, watchdog_isr);
-    lapic_timer_periodic(VEC_WATCHDOG, hz ? (u32)(hz / 10) : 10000000u);
-}
-
-static void test_echo(void)
-{
-    lapic_init();
-    u32 gsi;
-    u16 flags;
-    acpi_isa_irq(4, &gsi, &flags);
-    printk("uart_gsi=%u flags=0x%x\n", gsi, flags);
-    irq_set_handler(VEC_UART, uart_isr);
-    if (ioapic_route_gsi(gsi, VEC_UART, lapic_id(), flags, 1) < 0)
-        test_fail("no IOAPIC serves GSI %u", gsi);
-
-    /* Watchdog: LAPIC timer at ~10 Hz; give up after ~60 s without a line. */
-    watchdog_start_10hz();
-
-    outb(COM1 + 4, 0x0B);   /* DTR | RTS | OUT2 (OUT2 gates the IRQ line on PCs) */
-    outb(COM1 + 1, 0x01);   /* IER: received data available */
-    printk("echo: waiting for a line on the serial input\n");
-
-    char line[128];
-    unsigned len = 0;
-    int done = 0;
-    while (!done) {
-        irq_disable();
-        while (rx_tail != rx_head) {
-            char c = (char)rx_buf[rx_tail++ % sizeof(rx_buf)];
-            if (c == '\n' || c == '\r') {
-                if (len) {
-                    done = 1;
-                    break;
-                }
-                continue;
-            }
-            if (len < sizeof(line) - 1)
-                line[len++] = c;
-        }
-        if (done)
-            break;
-        if (watchdog_ticks > 600) {
-            outb(COM1 + 1, 0);
-            test_fail("no complete line within 60 s (uart_irqs=%u, got %u chars)", uart_irqs,
-                      len);
-        }
-        irq_enable_and_halt();
-    }
-    irq_disable();
-    outb(COM1 + 1, 0);
-    lapic_timer_stop();
-    ioapic_mask_gsi(gsi);
-    line[len] = '\0';
-    printk("uart_irqs=%u\n", uart_irqs);
-    printk("echo=%s\n", line);
-    if (!uart_irqs)
-        test_fail("no UART interrupt");
-    test_pass();
-}
-
-/* ------------------------------------------------------------ powerbutton */
-
-/*
- * The ACPI fixed power button: the PM1a event block (status in the first
- * half, enable in the second, PM1_EVT_LEN / 2 bytes each) and SCI_INT from
- * the FADT, the SCI's GSI and flags from the MADT overrides (default
- * level-triggered, active-high), routed through the IOAPIC. Waits for the
- * monitor to press the button (PWRBTN_STS, bit 8), clears it in the SCI
- * handler (write 1) and powers off.
- */
-#define PM1_PWRBTN (1u << 8)
-
-static struct acpi_gas pm1_sts_reg, pm1_en_reg;
-static volatile u32 sci_irqs, pwrbtn_presses;
-static volatile u16 pwrbtn_sts_after;
-
-static u16 gas_read16(const struct acpi_gas *g)
-{
-    if (g->space_id == 1)
-        return inw((u16)g->address);
-    return mmio_read16(g->address);
-}
-
-static void gas_write16(const struct acpi_gas *g, u16 v)
-{
-    if (g->space_id == 1)
-        outw((u16)g->address, v);
-    else
-        mmio_write16(g->address, v);
-}
-
-static void sci_isr(struct irq_frame *f)
-{
-    (void)f;
-    sci_irqs++;
-    u16 sts = gas_read16(&pm1_sts_reg);
-    if (sts & PM1_PWRBTN) {
-        gas_write16(&pm1_sts_reg, PM1_PWRBTN);   /* write 1 to clear */
-        pwrbtn_sts_after = gas_read16(&pm1_sts_reg);
-        pwrbtn_presses++;
-        printk("power button pressed\n");
-    }
-    lapic_eoi();
-}
-
-static void test_powerbutton(void)
-{
-    const u8 *f = (const u8 *)(uintptr_t)acpi.fadt;
-    u32 flen = ((const struct acpi_sdt *)f)->length;
-    if (flen < 89)
-        test_fail("FADT too short (%u bytes) for PM1_EVT_LEN", flen);
-    u16 sci_int = *(const u16 *)(f + 46);
-    u32 smi_cmd = *(const u32 *)(f + 48);
-    u8 acpi_enable = f[52];
-    u8 evt_len = f[88];
-    struct acpi_gas evt;
-    memset(&evt, 0, sizeof(evt));
-    evt.space_id = 1;
-    evt.address = *(const u32 *)(f + 56);                /* PM1a_EVT_BLK */
-    if (flen >= 160 && *(const u64 *)(f + 148 + 4)) {    /* X_PM1a_EVT_BLK */
-        memcpy(&evt, f + 148, sizeof(evt));
-        if (evt.bit_width && !evt_len)
-            evt_len = (u8)(evt.bit_width / 8);
-    }
-    printk("pm1a_evt=space%u:0x%lx len=%u sci_int=%u\n", evt.space_id, evt.address, evt_len,
-           sci_int);
-    if (!evt.address)
-        test_fail("the FADT has no PM1a_EVT_BLK");
-    if (evt.space_id > 1 || (evt.space_id == 1 && evt.address > 0xFFFF))
-        test_fail("PM1a_EVT_BLK in address space %u at 0x%lx: not supported", evt.space_id,
-                  evt.address);
-    if (evt_len < 4)
-        test_fail("PM1_EVT_LEN=%u (at least 4)", evt_len);
-    pm1_sts_reg = evt;
-    pm1_en_reg = evt;
-    pm1_en_reg.address = evt.address + evt_len / 2;
-
-    /* ACPI mode: SCI_EN in PM1a_CNT, else ask the firmware through SMI_CMD. */
-    if (acpi.pm1a_cnt.space_id == 1 && acpi.pm1a_cnt.address &&
-        !(inw((u16)acpi.pm1a_cnt.address) & 1)) {
-        if (!smi_cmd || !acpi_enable)
-            test_fail("SCI_EN is clear and the FADT has no SMI_CMD/ACPI_ENABLE");
-        outb((u16)smi_cmd, acpi_enable);
-        for (unsigned i = 0; i < 100000 && !(inw((u16)acpi.pm1a_cnt.address) & 1); i++)
-            cpu_relax();
-        if (!(inw((u16)acpi.pm1a_cnt.address) & 1))
-            test_fail("SCI_EN still clear after ACPI_ENABLE");
-    }
-
-    /* The SCI: an ISA IRQ, its override (if any) gives GSI and flags;
-     * "conforms to the bus" means level-triggered, active-high here. */
-    u32 gsi = sci_int;
-    u16 flags = 0;
-    if (sci_int < 16)
-        acpi_isa_irq((u8)sci_int, &gsi, &flags);
-    if ((flags & 3) == 0)
-        flags |= 1;                 /* active-high */
-    if (((flags >> 2) & 3) == 0)
-        flags |= 3u << 2;           /* level-triggered */
-    printk("sci_gsi=%u flags=0x%x (%s, %s)\n", gsi, flags,
-           ((flags >> 2) & 3) == 1 ? "edge" : "level", (flags & 3) == 3 ? "low" : "high");
-
-    lapic_init();
-    irq_set_handler(VEC_SCI, sci_isr);
-    if (ioapic_route_gsi(gsi, VEC_SCI, lapic_id(), flags, 1) < 0)
-        test_fail("no IOAPIC serves GSI %u", gsi);
-
-    /* Watchdog: LAPIC timer at ~10 Hz; give up after ~30 s without a press. */
-    watchdog_start_10hz();
-
-    gas_write16(&pm1_sts_reg, PM1_PWRBTN);                           /* stale press */
-    gas_write16(&pm1_en_reg, (u16)(gas_read16(&pm1_en_reg) | PM1_PWRBTN));
-    u16 en = gas_read16(&pm1_en_reg);
-    printk("pm1a_en=0x%x\n", en);
-    if (!(en & PM1_PWRBTN))
-        test_fail("PWRBTN_EN does not stick (PM1a_EN=0x%x)", en);
-
-    printk("waiting for power button\n");
-    unsigned wakeups = 0;
-    for (;;) {
-        irq_disable();
-        if (pwrbtn_presses)
-            break;
-        if (watchdog_ticks > 300 || ++wakeups > 2000000) {
-            lapic_timer_stop();
-            ioapic_mask_gsi(gsi);
-            test_fail("no power button press within 30 s (sci_irqs=%u, PM1a_STS=0x%x)", sci_irqs,
-                      gas_read16(&pm1_sts_reg));
-        }
-        irq_enable_and_halt();
-    }
-    irq_disable();
-    lapic_timer_stop();
-    ioapic_mask_gsi(gsi);
-    gas_write16(&pm1_en_reg, (u16)(gas_read16(&pm1_en_reg) & ~PM1_PWRBTN));
-    printk("sci_irqs=%u\n", sci_irqs);
-    if (pwrbtn_sts_after & PM1_PWRBTN)
-        test_fail("PWRBTN_STS still set after writing 1 to it (PM1a_STS=0x%x)", pwrbtn_sts_after);
-    test_pass();
-}
-
 /* -------------------------------------------------------------- exceptions */
 
 static volatile u32 ud_count;
@@ -800,6 +568,29 @@ static void test_exit_mmio(void)
 
 /* --------------------------------------------------------- power and reset */
 
+/* Lots of console output: lines=N (default 20000) numbered lines of 64
+ * bytes, then power off.  For a console client that never reads: the guest
+ * must finish anyway.  Each line goes out with one rep outsb, without
+ * polling LSR (the monitor's UART sends at once, so THR is always empty):
+ * half the exits of printk. */
+static void test_chatter(void)
+{
+    char buf[24], line[80];
+    u64 lines = 20000;
+
+    if (cmdline_get("lines", buf, sizeof(buf)) && !parse_u64(buf, &lines))
+        test_fail("bad lines=%s on the command line", buf);
+    for (u64 i = 0; i < lines; i++) {
+        int n = snprintk(line, sizeof(line),
+                         "chatter %08lu abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLM\r\n", i);
+        const char *p = line;
+        u64 cnt = (u64)n;
+
+        __asm__ volatile("rep outsb" : "+S"(p), "+c"(cnt) : "d"((u16)COM1) : "memory");
+    }
+    test_pass();
+}
+
 static void test_poweroff(void) { test_pass(); }
 
 static void test_reboot(void)
@@ -815,6 +606,11 @@ static void test_triplefault(void)
     load_idt_limit0_and_ud2();
 }
 
+void test_virtio_net_echo(void);   /* virtio_net.c */
+void test_echo(void);              /* tests_events.c */
+void test_powerbutton(void);
+void test_ctrlaltdel(void);
+
 const struct guest_test guest_tests[] = {
     { "hello", test_hello },
     { "cmdline", test_cmdline },
@@ -827,7 +623,9 @@ const struct guest_test guest_tests[] = {
     { "rtc", test_rtc },
     { "echo", test_echo },
     { "powerbutton", test_powerbutton },
+    { "ctrlaltdel", test_ctrlaltdel },
     { "poweroff", test_poweroff },
+    { "chatter", test_chatter },
     { "reboot", test_reboot },
     { "triplefault", test_triplefault },
     { "exception", test_exception },
@@ -838,6 +636,7 @@ const struct guest_test guest_tests[] = {
     { "virtio-rng", test_virtio_rng },
     { "virtio-console", test_virtio_console },
     { "virtio-hostile", test_virtio_hostile },
+    { "virtio-net-echo", test_virtio_net_echo },
     { "exit-io", test_exit_io },
     { "exit-mmio", test_exit_mmio },
 };

@@ -6,7 +6,8 @@
  *                  out-of-range and unsupported requests; GET_ID.
  * virtio-blk-ro    a read-only disk: known content reads back, a write ends
  *                  with VIRTIO_BLK_S_IOERR and changes nothing.
- * virtio-blk-read  reads the disk in 1 MiB requests and reports the rate.
+ * virtio-blk-read  reads the disk in 1 MiB requests, qd= of them in flight
+ *                  (default 1, at most 16), and reports the rate.
  *
  * The pattern (tests/integration/cases_virtio.py computes the same): 64-bit
  * little-endian word i (0..63) of sector s on a disk with seed k is
@@ -75,7 +76,7 @@ static int pattern_check(const u64 *w, u64 seed, u64 sector, u64 nsec)
     return 1;
 }
 
-static void blk_open(struct blk *b, unsigned nth, u64 want)
+static void blk_open(struct blk *b, unsigned nth, u64 want, u16 qsize)
 {
     const char *why = "?";
     if (!vdev_find(VIRTIO_ID_BLOCK, nth, &b->d))
@@ -84,7 +85,7 @@ static void blk_open(struct blk *b, unsigned nth, u64 want)
         want |= 1ull << VF_EVENT_IDX;
     want |= (1ull << VF_INDIRECT_DESC) | (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_SIZE_MAX) |
             (1ull << BLK_F_BLK_SIZE) | (1ull << BLK_F_FLUSH) | (1ull << BLK_F_RO);
-    if (vdev_init(&b->d, want, 1, 32, &why) < 0)
+    if (vdev_init(&b->d, want, 1, qsize, &why) < 0)
         test_fail("%s: %s", b->d.where, why);
     b->capacity = vdev_cfg64(&b->d, 0);
     b->size_max = vdev_has(&b->d, BLK_F_SIZE_MAX) ? vdev_cfg32(&b->d, 8) : 0;
@@ -99,19 +100,30 @@ static void blk_open(struct blk *b, unsigned nth, u64 want)
            b->size_max, b->d.vqs[0].size);
 }
 
-/* One request in flight per disk: what blk_complete checks it against. */
+/* A request in flight: what blk_finish checks it against. */
 struct blk_pending {
     int head;
     u32 type, len;
     u64 sector;
     int write;
+    volatile u8 *status;
 };
 
-/* Queues one request: header, data split into nseg buffers (split[] or
- * evenly), status byte.  With indirect, the whole chain goes into the
- * indirect table.  Does not wait. */
-static void blk_submit(struct blk *b, struct blk_pending *p, u32 type, u64 sector, void *data,
-                       u32 len, int nseg, int write, int indirect, const u32 *split)
+/* Where a request's header, status byte and indirect table live: the
+ * disk's own for one request at a time, or one per request slot of the
+ * queue-depth reader. */
+struct blk_slot {
+    struct blk_hdr *hdr;
+    volatile u8 *status;
+    struct vring_desc *itable;
+};
+
+/* Adds one request to the queue (without notifying the device): header,
+ * data split into nseg buffers (split[] or evenly), status byte.  With
+ * indirect, the whole chain goes into the slot's indirect table. */
+static void blk_post(struct blk *b, const struct blk_slot *s, struct blk_pending *p, u32 type,
+                     u64 sector, void *data, u32 len, int nseg, int write, int indirect,
+                     const u32 *split)
 {
     struct vdev *d = &b->d;
     struct vq *q = &d->vqs[0];
@@ -119,11 +131,11 @@ static void blk_submit(struct blk *b, struct blk_pending *p, u32 type, u64 secto
     int n = 0;
     if (nseg > 18)
         test_fail("internal: %d segments", nseg);
-    b->hdr->type = type;
-    b->hdr->reserved = 0;
-    b->hdr->sector = sector;
-    *b->status = 0xFF;
-    v[n++] = (struct vbuf){ (u64)(uintptr_t)b->hdr, sizeof(*b->hdr), 0 };
+    s->hdr->type = type;
+    s->hdr->reserved = 0;
+    s->hdr->sector = sector;
+    *s->status = 0xFF;
+    v[n++] = (struct vbuf){ (u64)(uintptr_t)s->hdr, sizeof(*s->hdr), 0 };
     u64 a = (u64)(uintptr_t)data;
     u32 left = len;
     for (int k = 0; k < nseg && left; k++) {
@@ -134,27 +146,29 @@ static void blk_submit(struct blk *b, struct blk_pending *p, u32 type, u64 secto
         a += seg;
         left -= seg;
     }
-    v[n++] = (struct vbuf){ (u64)(uintptr_t)b->status, 1, 1 };
-    int head = indirect ? vq_add_indirect(q, v, n, b->itable) : vq_add(q, v, n);
+    v[n++] = (struct vbuf){ (u64)(uintptr_t)s->status, 1, 1 };
+    int head = indirect ? vq_add_indirect(q, v, n, s->itable) : vq_add(q, v, n);
     if (head < 0)
         test_fail("%s: no room for a %d-descriptor request", d->where, n);
-    vq_kick(d, q);
-    *p = (struct blk_pending){ head, type, len, sector, write };
+    *p = (struct blk_pending){ head, type, len, sector, write, s->status };
 }
 
-/* Waits for the request; returns its status byte, or fails the test when
- * the device does not answer properly. */
-static u8 blk_complete(struct blk *b, const struct blk_pending *p)
+/* Queues one request in the disk's own slot and notifies the device.
+ * Does not wait. */
+static void blk_submit(struct blk *b, struct blk_pending *p, u32 type, u64 sector, void *data,
+                       u32 len, int nseg, int write, int indirect, const u32 *split)
+{
+    const struct blk_slot own = { b->hdr, b->status, b->itable };
+    blk_post(b, &own, p, type, sector, data, len, nseg, write, indirect, split);
+    vq_kick(&b->d, &b->d.vqs[0]);
+}
+
+/* The device returned p's chain with used_len: returns its status byte, or
+ * fails the test when the device did not answer properly. */
+static u8 blk_finish(struct blk *b, const struct blk_pending *p, u32 used_len)
 {
     struct vdev *d = &b->d;
-    const char *why = "?";
-    u32 used_len = 0;
-    int got = vq_wait_used(d, &d->vqs[0], &used_len, 5000, &why);
-    if (got < 0)
-        test_fail("%s: request type %u sector %lu: %s", d->where, p->type, p->sector, why);
-    if (got != p->head)
-        test_fail("%s: used head %d, submitted %d", d->where, got, p->head);
-    u8 st = *b->status;
+    u8 st = *p->status;
     if (st == 0xFF)
         test_fail("%s: request type %u sector %lu completed without a status byte", d->where,
                   p->type, p->sector);
@@ -166,6 +180,21 @@ static u8 blk_complete(struct blk *b, const struct blk_pending *p)
     if (!want_len && (used_len < 1 || used_len > (p->write ? 1 : p->len) + 1))
         test_fail("%s: request type %u: used len %u out of range", d->where, p->type, used_len);
     return st;
+}
+
+/* Waits for the request (the only one in flight on the disk); returns its
+ * status byte. */
+static u8 blk_complete(struct blk *b, const struct blk_pending *p)
+{
+    struct vdev *d = &b->d;
+    const char *why = "?";
+    u32 used_len = 0;
+    int got = vq_wait_used(d, &d->vqs[0], &used_len, 5000, &why);
+    if (got < 0)
+        test_fail("%s: request type %u sector %lu: %s", d->where, p->type, p->sector, why);
+    if (got != p->head)
+        test_fail("%s: used head %d, submitted %d", d->where, got, p->head);
+    return blk_finish(b, p, used_len);
 }
 
 static u8 blk_request(struct blk *b, u32 type, u64 sector, void *data, u32 len, int nseg,
@@ -314,7 +343,7 @@ void test_virtio_blk(void)
         test_fail("disks=%u: 1 to %u", disks, (unsigned)ARRAY_SIZE(blks));
     /* all disks first, so that their interrupts are live together */
     for (unsigned k = 0; k < disks; k++)
-        blk_open(&blks[k], k, 0);
+        blk_open(&blks[k], k, 0, 32);
     char id0[21] = "";
     for (unsigned k = 0; k < disks; k++) {
         struct blk *b = &blks[k];
@@ -341,7 +370,7 @@ void test_virtio_blk(void)
 void test_virtio_blk_ro(void)
 {
     struct blk *b = &blks[0];
-    blk_open(b, 0, 0);
+    blk_open(b, 0, 0, 32);
     struct vdev *d = &b->d;
     if (!vdev_has(d, BLK_F_RO))
         test_fail("%s: the device does not offer VIRTIO_BLK_F_RO", d->where);
@@ -371,38 +400,130 @@ static inline u64 rdtsc(void)
     return ((u64)hi << 32) | lo;
 }
 
-/* Reads mib= MiB (default: the whole disk, at most 256) in 1 MiB requests;
- * the first word of each 4 KiB block must be MAGIC ^ block number. */
+
+#define READ_CHUNK (1u << 20)
+#define READ_QD_MAX 16
+/* The reader's data buffers: qd MiB from 16 MiB up (past the DMA area of
+ * virtio.c, inside the identity map), checked against e820. */
+#define READ_BUF_BASE 0x1000000ul
+
+/* One 1 MiB read the reader keeps in flight. */
+struct read_slot {
+    struct blk_slot s;
+    u8 *buf;
+    struct blk_pending p;
+    u64 mib;      /* which MiB of the disk it reads */
+    int busy;
+};
+
+static void read_post(struct blk *b, struct read_slot *r, u64 mib, int nseg, int indirect)
+{
+    r->mib = mib;
+    r->busy = 1;
+    blk_post(b, &r->s, &r->p, BLK_T_IN, mib * (READ_CHUNK / SECTOR), r->buf, READ_CHUNK, nseg,
+             0, indirect, 0);
+}
+
+/* The first word of each 4 KiB block must be MAGIC ^ block number. */
+static void read_check(struct blk *b, const struct read_slot *r)
+{
+    for (u64 blk = 0; blk < READ_CHUNK / 4096; blk++) {
+        u64 n = r->mib * (READ_CHUNK / 4096) + blk;
+        u64 want = PATTERN_MAGIC ^ n, got = *(const u64 *)(r->buf + blk * 4096);
+        if (got != want)
+            test_fail("%s: 4 KiB block %lu: 0x%lx, want 0x%lx", b->d.where, n, got, want);
+    }
+}
+
+/* Reads mib= MiB (default: the whole disk, at most 256) in 1 MiB requests,
+ * keeping qd= of them (default 1, at most 16) in flight: qd requests are
+ * queued and the device notified once, then each completion (in whatever
+ * order the device returns them) is checked, its data verified, and its
+ * slot refilled with the next MiB straight away. */
 void test_virtio_blk_read(void)
 {
     struct blk *b = &blks[0];
-    blk_open(b, 0, 0);
+    blk_open(b, 0, 0, VQ_SIZE_MAX);
     struct vdev *d = &b->d;
+    struct vq *q = &d->vqs[0];
     u64 disk_mib = b->capacity / 2048;
     u64 mib = cmdline_u64("mib", disk_mib < 256 ? disk_mib : 256);
     if (!mib || mib > disk_mib)
         test_fail("mib=%lu but the disk has %lu MiB", mib, disk_mib);
-    const u32 chunk = 1u << 20;
+    u64 qd = cmdline_u64("qd", 1);
+    if (qd < 1 || qd > READ_QD_MAX)
+        test_fail("qd=%lu: 1 to %u", qd, READ_QD_MAX);
     int nseg = 1;
     if (b->size_max)
-        nseg = (int)((chunk + b->size_max - 1) / b->size_max);
+        nseg = (int)((READ_CHUNK + b->size_max - 1) / b->size_max);
     if (nseg > 16 || (b->seg_max && (u32)nseg > b->seg_max))
         test_fail("%s: size_max %u / seg_max %u cannot carry 1 MiB requests", d->where,
                   b->size_max, b->seg_max);
-    u8 *buf = dma_alloc(chunk, 4096);
+    /* Direct chains when qd of them fit in the ring; else one indirect
+     * descriptor each. */
+    int indirect = 0;
+    if (qd * (u64)(nseg + 2) > q->size) {
+        if (!vdev_has(d, VF_INDIRECT_DESC) || qd > q->size)
+            test_fail("%s: a %u-entry queue cannot hold %lu requests of %d descriptors", d->where,
+                      q->size, qd, nseg + 2);
+        indirect = 1;
+    }
+    if (!e820_is_ram(READ_BUF_BASE, qd * READ_CHUNK))
+        test_fail("no RAM at 0x%lx-0x%lx for %lu 1 MiB buffers", READ_BUF_BASE,
+                  READ_BUF_BASE + qd * READ_CHUNK, qd);
+    struct read_slot slots[READ_QD_MAX];
+    for (u64 k = 0; k < qd; k++) {
+        slots[k].s.hdr = dma_alloc(sizeof(struct blk_hdr), 16);
+        slots[k].s.status = dma_alloc(8, 8);
+        slots[k].s.itable = dma_alloc(16 * (u64)(nseg + 2), 16);
+        slots[k].buf = (u8 *)(uintptr_t)(READ_BUF_BASE + k * READ_CHUNK);
+        slots[k].busy = 0;
+        for (u32 blk = 0; blk < READ_CHUNK / 4096; blk++)   /* the words read_check reads */
+            *(u64 *)(slots[k].buf + blk * 4096) = 0xEEEEEEEEEEEEEEEEull;
+    }
+    printk("read_qd=%lu (%s chains of %d descriptors, queue %u)\n", qd,
+           indirect ? "indirect" : "direct", nseg + 2, q->size);
+
     u64 t0 = rdtsc();
     udelay(10000);
     u64 tsc_hz = (rdtsc() - t0) * 100;
     u64 start = rdtsc();
-    for (u64 m = 0; m < mib; m++) {
-        u8 st = blk_request(b, BLK_T_IN, m * 2048, buf, chunk, nseg, 0, 0, 0);
+    u64 next = 0, done = 0;
+    for (u64 k = 0; k < qd && next < mib; k++)
+        read_post(b, &slots[k], next++, nseg, indirect);
+    vq_kick(d, q);
+    while (done < mib) {
+        const char *why = "?";
+        u32 used_len = 0;
+        /* Completions already in the used ring are taken without waiting
+         * for an interrupt: with VIRTIO_F_EVENT_IDX the device announces
+         * only the entry at used_event, which vq_get_used set to the next
+         * one it takes; entries written while we were still taking earlier
+         * ones get no interrupt of their own (2.7.10).  Only an empty ring
+         * is waited on.  The fence orders that used_event store before
+         * the read of the used index. */
+        vmb();
+        int head = vq_get_used(q, &used_len);
+        if (head < 0)
+            head = vq_wait_used(d, q, &used_len, 5000, &why);
+        if (head < 0)
+            test_fail("%s: waiting for 1 MiB reads (%lu of %lu done): %s", d->where, done, mib,
+                      why);
+        struct read_slot *r = 0;
+        for (u64 k = 0; k < qd && !r; k++)
+            if (slots[k].busy && slots[k].p.head == head)
+                r = &slots[k];
+        if (!r)
+            test_fail("%s: used head %d is none of the reads in flight", d->where, head);
+        u8 st = blk_finish(b, &r->p, used_len);
         if (st != BLK_S_OK)
-            test_fail("%s: 1 MiB read at MiB %lu: status %u", d->where, m, st);
-        for (u64 blk = 0; blk < 256; blk++) {
-            u64 want = PATTERN_MAGIC ^ (m * 256 + blk), got = *(const u64 *)(buf + blk * 4096);
-            if (got != want)
-                test_fail("%s: 4 KiB block %lu: 0x%lx, want 0x%lx", d->where, m * 256 + blk,
-                          got, want);
+            test_fail("%s: 1 MiB read at MiB %lu: status %u", d->where, r->mib, st);
+        read_check(b, r);
+        r->busy = 0;
+        done++;
+        if (next < mib) {
+            read_post(b, r, next++, nseg, indirect);
+            vq_kick(d, q);
         }
     }
     u64 ticks = rdtsc() - start;

@@ -6,7 +6,8 @@ exit 0, so the VM kept running through the case) or by a hard stop over the
 API.  The talking is done by during(), which run_case.py calls once the
 guest has printed DURING_AFTER.  api-graceful-stop runs `test=powerbutton`
 instead: it presses the ACPI power button over the API, and the guest
-powers off by itself."""
+powers off by itself; api-ctrl-alt-del likewise runs `test=ctrlaltdel` and
+sends SendCtrlAltDel."""
 
 import http.client
 import json
@@ -46,6 +47,13 @@ CASES = {
         args=["--kernel", "{elf}", "--api-sock", SOCK, "--cmdline", "test=powerbutton"],
         stdin_open=False, during=(r"waiting for power button", lambda *a: during(*a)),
         out=[r"power button pressed", r"TEST PASS powerbutton"]),
+    # Ctrl+Alt+Del on the i8042 keyboard: the guest (test=ctrlaltdel) takes
+    # IRQ 1, checks the scancodes and powers off by itself.
+    "api-ctrl-alt-del": _case(
+        args=["--kernel", "{elf}", "--api-sock", SOCK, "--cmdline", "test=ctrlaltdel"],
+        stdin_open=False, during=(r"waiting for ctrl-alt-del", lambda *a: during(*a)),
+        out=[r"scancodes=1d 38 e0 53 e0 d3 b8 9d", r"ctrl-alt-del received",
+             r"TEST PASS ctrlaltdel"]),
 }
 
 
@@ -150,7 +158,7 @@ def check_endpoints(c, name=None):
             c.fail(f"GET /: id={info.get('id')!r}, want {name!r}")
     mc = c.expect("GET", "/machine-config", 200)
     if mc is not None and mc != {"vcpu_count": 2, "mem_size_mib": 64, "smt": False,
-                                 "track_dirty_pages": False}:
+                                 "track_dirty_pages": False, "huge_pages": "None"}:
         c.fail(f"GET /machine-config: {mc}")
     cfg = c.expect("GET", "/vm/config", 200)
     if cfg is not None:
@@ -165,7 +173,9 @@ def check_endpoints(c, name=None):
         if not isinstance(drives, list) or len(drives) != 2:
             c.fail(f"GET /vm/config: drives {drives}")
         else:
-            want = [("rootfs", True, False), ("data", False, True)]
+            # Disks from the command line are not root devices (that is
+            # PUT /drives' is_root_device, which adds root= to the cmdline).
+            want = [("rootfs", False, False), ("data", False, True)]
             for d, (did, root, ro) in zip(drives, want):
                 if (d.get("drive_id"), d.get("is_root_device"), d.get("is_read_only")) != \
                         (did, root, ro) or not d.get("path_on_host", "").endswith(".img"):
@@ -188,7 +198,7 @@ def check_endpoints(c, name=None):
             if set(d) != {"kind", "id", "transport", "path", "read_only"}:
                 c.fail(f"GET /landlord/info: device fields {sorted(d)}")
     c.expect("PUT", "/actions", 400, {"action_type": "InstanceStart"}, fault="already running")
-    c.expect("PUT", "/actions", 400, {"action_type": "SendCtrlAltDel"}, fault="not supported yet")
+    c.expect("PUT", "/actions", 204, {"action_type": "SendCtrlAltDel"})
     c.expect("PUT", "/actions", 400, {"action_type": "Frobnicate"}, fault="Frobnicate")
     # Keep-alive: several requests on one connection.
     conn = UnixHTTPConnection(c.path)
@@ -369,6 +379,23 @@ def check_graceful_stop(c, proc, read_out):
         proc.kill()
 
 
+def check_ctrl_alt_del(c, proc, read_out):
+    # Not while paused: the keys would wait unseen.
+    c.expect("PATCH", "/vm", 204, {"state": "Paused"})
+    c.expect("PUT", "/actions", 400, {"action_type": "SendCtrlAltDel"}, fault="paused")
+    c.expect("PATCH", "/vm", 204, {"state": "Resumed"})
+    c.expect("PUT", "/actions", 204, {"action_type": "SendCtrlAltDel"})
+    if proc is None:
+        return
+    # 204 at once; the VM exits when the guest has checked the keys.
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        c.fail("landlord still running 30 s after SendCtrlAltDel "
+               f"(guest said: {read_out()[-300:]!r})")
+        proc.kill()
+
+
 # ---------------------------------------------------------------- harness
 
 def during(name, ctx, proc, read_out):
@@ -378,7 +405,8 @@ def during(name, ctx, proc, read_out):
         time.sleep(0.05)
     c = Checker(path)
     run_checks(name, c, ctx, proc, read_out)
-    if proc is not None and name not in ("api-stop", "api-graceful-stop", "api-pause-resume") \
+    if proc is not None and name not in ("api-stop", "api-graceful-stop", "api-pause-resume",
+                                         "api-ctrl-alt-del") \
             and proc.poll() is None:
         proc.stdin.write(b"api-done\r\n")
         proc.stdin.flush()
@@ -402,6 +430,8 @@ def run_checks(name, c, ctx, proc=None, read_out=None):
         check_stop(c, proc)
     elif name == "api-graceful-stop":
         check_graceful_stop(c, proc, read_out)
+    elif name == "api-ctrl-alt-del":
+        check_ctrl_alt_del(c, proc, read_out)
 
 
 def prepare(name, ctx):

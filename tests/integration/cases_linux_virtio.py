@@ -1,6 +1,6 @@
 """The real Linux guest (tools/build-linux-guest.sh) on landlord's virtio
-devices, through Linux's own drivers, once over virtio-pci and once over
-virtio-mmio.
+devices (four disks, a network interface on a tap, the entropy device),
+through Linux's own drivers, once over virtio-pci and once over virtio-mmio.
 
 With `landlord.test=virtio` on its command line the guest's /init (see
 tools/linux-guest/init) finds four disks by their serial (the --disk id=) and:
@@ -42,18 +42,24 @@ def _disk_args(transport):
     return args
 
 
+MAC = {"pci": "52:54:00:12:34:56", "mmio": "52:54:00:12:34:57"}
+
+
 def _case(transport):
     # pci is the default transport: the pci case leaves it unsaid on purpose.
     rng = ["--rng"] if transport == "pci" else ["--rng=" + transport]
+    net = ["--net", f"tap={{tap}},mac={MAC[transport]}" +
+           ("" if transport == "pci" else ",transport=" + transport)]
     return dict(
         args=["--kernel", "{linux}/vmlinux", "--initrd", "{linux}/initramfs.cpio",
-              "--memory", "256M", "--cpus", "1"] + _disk_args(transport) + rng +
+              "--memory", "256M", "--cpus", "1"] + _disk_args(transport) + rng + net +
              ["--cmdline", "{linux_cmdline} landlord.test=virtio"],
         out=[r"VIRTIO-BEGIN", r"data_md5={data_md5} dev=vda\b",
              r"ro_write=failed dev=vdb\b", r"rw_written=262144 dev=vdc\b",
              r"ext4_read=" + EXT4_HELLO + r" dev=vdd\b", r"ext4_umount=ok",
              r"rng_current=virtio_rng\.\d+", r"rng_transport=" + transport,
-             r"rng_bytes=[0-9a-f]{{32}}\b", r"VIRTIO-END",
+             r"rng_bytes=[0-9a-f]{{32}}\b",
+             r"net eth0 mac=" + MAC[transport] + r" transport=" + transport, r"VIRTIO-END",
              r"LANDLORD-LINUX-OK", r"reboot: Power down"],
         timeout=600)
 
@@ -88,6 +94,11 @@ def prepare(name, ctx):
                 "(tools/install-deps.sh) " + "*" * 40)
     ctx["linux_cmdline"] = open(files[2]).read().strip()
     tmp = ctx["tmp"]
+    # A tap for the virtio-net device (Linux binds its driver and reads the
+    # MAC; no traffic: that is cases_net.py's, with the test guest).
+    ctx["tap"] = f"lllv{os.getpid()}"
+    _ip("tuntap", "add", "dev", ctx["tap"], "mode", "tap")
+    _ip("link", "set", ctx["tap"], "up")
     sizes = {role: size for role, _, size in DISKS}
     with open(os.path.join(tmp, "data.img"), "wb") as f:
         f.write(_pattern("landlord-data", sizes["data"]))
@@ -152,7 +163,14 @@ def _check_ext4(img):
     return problems
 
 
+def _ip(*args):
+    r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
+
+
 def check(name, ctx, out, err):
+    _ip("link", "del", ctx["tap"])
     transport = name.rsplit("-", 1)[1]
     tmp = ctx["tmp"]
     problems = _check_inventory(transport, out)

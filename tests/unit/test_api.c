@@ -22,15 +22,40 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "base/event_loop.h"
+#include "vmm/config.h"
 #include "vmm/vm_control.h"
 
-/* The stub VM: vm_control.h implemented on a struct of our own. */
+/* The stub VM: vm_control.h implemented on a struct of our own, with a
+ * real vm_config behind it (config.c and config_put.c are linked). */
 struct vm {
 	struct event_loop loop;
 	enum vm_run_state state;
 	int stops;
 	int buttons;
+	int ctrl_alt_dels;
+	struct vm_config cfg;
 };
+
+static void stub_init(struct vm *vm, enum vm_run_state state)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->state = state;
+	vm_config_defaults(&vm->cfg);
+	snprintf(vm->cfg.name, sizeof(vm->cfg.name), "stub");
+	vm->cfg.nr_cpus = 3;
+	vm->cfg.mem_size = 96ull << 20;
+	if (state != VM_STATE_NOT_STARTED) {
+		vm->cfg.kernel_path = "/k/vmlinux";
+		vm->cfg.cmdline = "console=ttyS0";
+		vm->cfg.nr_disks = 2;
+		vm->cfg.disks[0] = (struct disk_config){ .path = "/d/root.img", .id = "root",
+							 .is_root = true };
+		vm->cfg.disks[1] = (struct disk_config){ .path = "/d/data.img", .id = "data",
+							 .read_only = true,
+							 .transport = TRANSPORT_MMIO,
+							 .transport_set = true };
+	}
+}
 
 void vm_get_info(const struct vm *vm, struct vm_info *out)
 {
@@ -38,11 +63,11 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 	strcpy(out->name, "stub");
 	out->pid = 1234;
 	out->state = vm->state;
-	out->nr_cpus = 3;
-	out->mem_size = 96ull << 20;
+	out->nr_cpus = vm->cfg.nr_cpus;
+	out->mem_size = vm->cfg.mem_size;
 	out->uptime_s = 2.5;
-	out->kernel_path = "/k/vmlinux";
-	out->cmdline = "console=ttyS0";
+	out->kernel_path = vm->cfg.kernel_path;
+	out->cmdline = vm->cfg.cmdline;
 	out->nr_devices = 3;
 	strcpy(out->devices[0].kind, "virtio-blk");
 	strcpy(out->devices[0].id, "root");
@@ -76,15 +101,54 @@ int vm_resume(struct vm *vm, char *err, size_t len)
 	return 0;
 }
 
-void vm_stop_graceful(struct vm *vm)
+int vm_stop_graceful(struct vm *vm, char *err, size_t len)
 {
 	vm->buttons++;
+	return 0;
 }
 
 void vm_stop_hard(struct vm *vm)
 {
 	vm->stops++;
 	el_quit(&vm->loop);
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm, char *err, size_t len)
+{
+	vm->ctrl_alt_dels++;
+	return 0;
+}
+
+int vm_start(struct vm *vm, char *err, size_t len)
+{
+	if (vm->state != VM_STATE_NOT_STARTED) {
+		snprintf(err, len, "the VM is already running");
+		return -1;
+	}
+	if (vm_config_validate(&vm->cfg, err, len) < 0)
+		return -1;
+	vm->state = VM_STATE_RUNNING;
+	return 0;
+}
+
+struct vm_config *vm_config_before_boot(struct vm *vm, char *err, size_t len)
+{
+	if (vm->state != VM_STATE_NOT_STARTED) {
+		snprintf(err, len, "the VM is running: this can only be configured "
+			 "before InstanceStart");
+		return NULL;
+	}
+	return &vm->cfg;
+}
+
+const struct vm_config *vm_get_config(const struct vm *vm)
+{
+	return &vm->cfg;
+}
+
+int vm_max_vcpus(const struct vm *vm)
+{
+	return 8;
 }
 
 /* ----------------------------------------------------------------- routes */
@@ -121,7 +185,9 @@ static void expect(struct vm *vm, const char *method, const char *url, const cha
 
 static void test_get_endpoints(void **state)
 {
-	struct vm vm = { .state = VM_STATE_RUNNING };
+	struct vm vm;
+
+	stub_init(&vm, VM_STATE_RUNNING);
 	struct api_reply r;
 	json_t *d;
 
@@ -165,7 +231,9 @@ static void test_get_endpoints(void **state)
 
 static void test_pause_resume(void **state)
 {
-	struct vm vm = { .state = VM_STATE_RUNNING };
+	struct vm vm;
+
+	stub_init(&vm, VM_STATE_RUNNING);
 	struct api_reply r;
 
 	expect(&vm, "PATCH", "/vm", "{\"state\": \"Paused\"}", 204, NULL);
@@ -181,7 +249,9 @@ static void test_pause_resume(void **state)
 
 static void test_bad_requests(void **state)
 {
-	struct vm vm = { .state = VM_STATE_RUNNING };
+	struct vm vm;
+
+	stub_init(&vm, VM_STATE_RUNNING);
 
 	expect(&vm, "PATCH", "/vm", "", 400, "needs a JSON body");
 	expect(&vm, "PATCH", "/vm", "{\"state\": ", 400, "invalid JSON");
@@ -193,8 +263,8 @@ static void test_bad_requests(void **state)
 	expect(&vm, "PATCH", "/vm", "{\"state\":\"Paused\",\"state\":\"Paused\"}", 400, "duplicate");
 	assert_int_equal(vm.state, VM_STATE_RUNNING);
 	expect(&vm, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 400, "already running");
-	expect(&vm, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 400,
-	       "not supported yet");
+	expect(&vm, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 204, NULL);
+	assert_int_equal(vm.ctrl_alt_dels, 1);
 	expect(&vm, "PUT", "/actions", "{\"action_type\": \"Reboot\"}", 400, "Reboot");
 	expect(&vm, "PUT", "/landlord/stop", "{\"mode\": \"graceful\"}", 204, NULL);
 	assert_int_equal(vm.buttons, 1);
@@ -259,7 +329,7 @@ static void *client(void *opaque)
 
 static void test_server(void **state)
 {
-	struct vm vm = { .state = VM_STATE_RUNNING };
+	struct vm vm;
 	struct client_result res = { 0 };
 	struct api_server *s, *s2;
 	char err[256];
@@ -267,6 +337,7 @@ static void test_server(void **state)
 	struct stat st;
 	int fd;
 
+	stub_init(&vm, VM_STATE_RUNNING);
 	snprintf(sock_path, sizeof(sock_path), "/tmp/landlord-test-api-%d.sock", (int)getpid());
 	/* A stale socket (bound, nobody listening) is replaced. */
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -317,6 +388,319 @@ static void test_server(void **state)
 	el_close(&vm.loop);
 }
 
+/* ------------------------------------------------ configuration before boot */
+
+static char tmp_dir[64];
+
+/* A file in tmp_dir holding text; its path in a static buffer (one of 4). */
+static const char *tmp_file(const char *name, const char *text)
+{
+	static char paths[4][128];
+	static int next;
+	char *p = paths[next++ % 4];
+	FILE *f;
+
+	snprintf(p, 128, "%s/%s", tmp_dir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static void make_tmp_dir(void)
+{
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/landlord-test-api-cfg-XXXXXX");
+	assert_non_null(mkdtemp(tmp_dir));
+}
+
+static void remove_tmp_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* PUT url with a body made by printf. */
+static void expectf(struct vm *vm, const char *method, const char *url, unsigned want,
+		    const char *fault, const char *fmt, ...)
+{
+	char body[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	expect(vm, method, url, body, want, fault);
+}
+
+static void test_boot_source_and_machine(void **state)
+{
+	struct vm vm;
+	const char *k;
+
+	make_tmp_dir();
+	stub_init(&vm, VM_STATE_NOT_STARTED);
+	k = tmp_file("vmlinux", "kernel");
+	expect(&vm, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 400, "no kernel");
+	expect(&vm, "PUT", "/boot-source", "{\"kernel_image_path\": \"/nonexistent/k\"}", 400,
+	       "/nonexistent/k");
+	expect(&vm, "PUT", "/boot-source", "{\"boot_args\": \"x\"}", 400,
+	       "missing field \"kernel_image_path\"");
+	expectf(&vm, "PUT", "/boot-source", 400, "initrd_path", "{\"kernel_image_path\": \"%s\", "
+		"\"initrd_path\": \"/nonexistent/i\"}", k);
+	assert_null(vm.cfg.kernel_path);       /* a refused PUT changes nothing */
+	expectf(&vm, "PUT", "/boot-source", 204, NULL, "{\"kernel_image_path\": \"%s\", "
+		"\"boot_args\": \"console=ttyS0 test=x\"}", k);
+	assert_string_equal(vm.cfg.kernel_path, k);
+	assert_string_equal(vm.cfg.cmdline, "console=ttyS0 test=x");
+	/* Replacing it many times keeps one copy (the rest are freed). */
+	for (int i = 0; i < 100; i++)
+		expectf(&vm, "PUT", "/boot-source", 204, NULL, "{\"kernel_image_path\": \"%s\"}", k);
+	assert_null(vm.cfg.cmdline);
+
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 128}", 204, NULL);
+	assert_int_equal(vm.cfg.nr_cpus, 2);
+	assert_true(vm.cfg.mem_size == 128ull << 20);
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 2}", 400, "mem_size_mib");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 128}", 400,
+	       "vcpu_count");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 9, \"mem_size_mib\": 128}", 400,
+	       "from 1 to 8");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 8}", 400,
+	       "mem_size_mib");
+	expect(&vm, "PUT", "/machine-config",
+	       "{\"vcpu_count\": 1, \"mem_size_mib\": 9223372036854775807}", 400, "mem_size_mib");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64, "
+	       "\"smt\": true}", 400, "smt");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64, "
+	       "\"cpu_template\": \"T2\"}", 400, "T2");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 64, "
+	       "\"track_dirty_pages\": true}", 400, "snapshots");
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 64}", 400,
+	       "must be an integer");
+	expect(&vm, "PATCH", "/machine-config", "{\"mem_size_mib\": 64}", 204, NULL);
+	assert_int_equal(vm.cfg.nr_cpus, 2);
+	assert_true(vm.cfg.mem_size == 64ull << 20);
+	expect(&vm, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 64, "
+	       "\"smt\": false, \"cpu_template\": \"None\", \"track_dirty_pages\": false, "
+	       "\"huge_pages\": \"None\"}", 204, NULL);
+
+	expect(&vm, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 204, NULL);
+	assert_int_equal(vm.state, VM_STATE_RUNNING);
+	expectf(&vm, "PUT", "/boot-source", 400, "before InstanceStart",
+		"{\"kernel_image_path\": \"%s\"}", k);
+	expect(&vm, "PATCH", "/machine-config", "{\"mem_size_mib\": 32}", 400, "before InstanceStart");
+	expect(&vm, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 400, "already running");
+	vm_config_free(&vm.cfg);
+	remove_tmp_dir();
+}
+
+static void test_drives(void **state)
+{
+	struct vm vm;
+	const char *a, *b;
+	struct api_reply r;
+	json_t *d;
+
+	make_tmp_dir();
+	stub_init(&vm, VM_STATE_NOT_STARTED);
+	a = tmp_file("a.img", "a");
+	b = tmp_file("b.img", "b");
+	expectf(&vm, "PUT", "/drives/data", 204, NULL, "{\"drive_id\": \"data\", \"path_on_host\": "
+		"\"%s\", \"is_root_device\": false, \"is_read_only\": true}", a);
+	expectf(&vm, "PUT", "/drives/rootfs", 204, NULL, "{\"drive_id\": \"rootfs\", "
+		"\"path_on_host\": \"%s\", \"is_root_device\": true, \"cache_type\": \"Unsafe\", "
+		"\"io_engine\": \"Sync\"}", b);
+	/* The root drive is the first disk (vda), whatever the order of PUTs. */
+	assert_int_equal(vm.cfg.nr_disks, 2);
+	assert_string_equal(vm.cfg.disks[0].id, "rootfs");
+	assert_true(vm.cfg.disks[0].is_root);
+	assert_string_equal(vm.cfg.disks[1].id, "data");
+	assert_true(vm.cfg.disks[1].read_only);
+	expectf(&vm, "PUT", "/drives/other", 400, "already the root device", "{\"drive_id\": "
+		"\"other\", \"path_on_host\": \"%s\", \"is_root_device\": true}", a);
+	expectf(&vm, "PUT", "/drives/x", 400, "differs", "{\"drive_id\": \"y\", \"path_on_host\": "
+		"\"%s\", \"is_root_device\": false}", a);
+	expect(&vm, "PUT", "/drives/x", "{\"drive_id\": \"x\", \"path_on_host\": \"/nonexistent\", "
+	       "\"is_root_device\": false}", 400, "/nonexistent");
+	expectf(&vm, "PUT", "/drives/x", 400, "rate_limiter", "{\"drive_id\": \"x\", "
+		"\"path_on_host\": \"%s\", \"is_root_device\": false, \"rate_limiter\": {}}", a);
+	expectf(&vm, "PUT", "/drives/x", 400, "cache_type", "{\"drive_id\": \"x\", "
+		"\"path_on_host\": \"%s\", \"is_root_device\": false, \"cache_type\": \"Fast\"}", a);
+	expectf(&vm, "PUT", "/drives/x", 400, "is_root_device", "{\"drive_id\": \"x\", "
+		"\"path_on_host\": \"%s\"}", a);
+	expectf(&vm, "PUT", "/drives/a_very_long_drive_id_here", 400, "drive_id",
+		"{\"drive_id\": \"a_very_long_drive_id_here\", \"path_on_host\": \"%s\", "
+		"\"is_root_device\": false}", a);
+	expect(&vm, "PUT", "/drives/", "{}", 404, NULL);
+	expect(&vm, "PUT", "/drives/a/b", "{}", 404, NULL);
+	expect(&vm, "GET", "/drives/x", "", 405, "PUT");
+	/* Replacing by id keeps the place; the root flag moves with a PUT. */
+	expectf(&vm, "PUT", "/drives/data", 204, NULL, "{\"drive_id\": \"data\", \"path_on_host\": "
+		"\"%s\", \"is_root_device\": false}", b);
+	assert_int_equal(vm.cfg.nr_disks, 2);
+	assert_false(vm.cfg.disks[1].read_only);
+
+	r = route(&vm, "GET", "/vm/config", "");
+	assert_int_equal(r.status, 200);
+	d = json_object_get(r.body, "drives");
+	assert_int_equal(json_array_size(d), 2);
+	assert_true(json_is_true(json_object_get(json_array_get(d, 0), "is_root_device")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "drive_id")),
+			    "data");
+	assert_true(json_is_null(json_object_get(r.body, "vsock")));
+	json_decref(r.body);
+
+	{
+		char cmdline[256];
+
+		vm.cfg.cmdline = "console=ttyS0";
+		assert_int_equal(vm_config_boot_cmdline(&vm.cfg, cmdline, sizeof(cmdline)), 0);
+		assert_string_equal(cmdline, "console=ttyS0 root=/dev/vda rw");
+		assert_int_equal(vm_config_boot_cmdline(&vm.cfg, cmdline, 10), -1);
+	}
+	expect(&vm, "PATCH", "/drives/data", "{}", 400, "not supported");
+	vm_config_free(&vm.cfg);
+	remove_tmp_dir();
+}
+
+static void test_other_devices_and_logger(void **state)
+{
+	struct vm vm;
+	const char *log;
+	char buf[256] = "";
+	int saved = dup(STDERR_FILENO);
+	FILE *f;
+
+	make_tmp_dir();
+	stub_init(&vm, VM_STATE_NOT_STARTED);
+	expect(&vm, "PUT", "/entropy", "{}", 204, NULL);
+	assert_true(vm.cfg.rng);
+	expect(&vm, "PUT", "/entropy", "{\"rate_limiter\": {}}", 400, "rate_limiter");
+	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}", 400,
+	       "vsock");
+	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": \"3\", \"uds_path\": \"/tmp/v.sock\"}", 400,
+	       "guest_cid");
+	expect(&vm, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth1\", "
+	       "\"host_dev_name\": \"tap0\"}", 400, "differs");
+	expect(&vm, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
+	       "\"host_dev_name\": \"tap0\", \"guest_mac\": \"06:00:AC:10:00:02\"}", 204, NULL);
+	expect(&vm, "PUT", "/network-interfaces/eth1", "{\"iface_id\": \"eth1\", "
+	       "\"host_dev_name\": \"tap1\"}", 204, NULL);
+	assert_int_equal(vm.cfg.nr_nets, 2);
+	/* The same id again replaces it, in its place. */
+	expect(&vm, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
+	       "\"host_dev_name\": \"tap9\"}", 204, NULL);
+	assert_int_equal(vm.cfg.nr_nets, 2);
+	assert_string_equal(vm.cfg.nets[0].tap, "tap9");
+	assert_string_equal(vm.cfg.nets[1].tap, "tap1");
+	assert_false(vm.cfg.nets[0].mac_set);
+	/* A refused replacement leaves the old one. */
+	expect(&vm, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
+	       "\"host_dev_name\": \"tap8\", \"guest_mac\": \"01:00:00:00:00:01\"}", 400, "mac");
+	expect(&vm, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
+	       "\"host_dev_name\": \"tap1\"}", 400, "tap1");
+	assert_int_equal(vm.cfg.nr_nets, 2);
+	assert_string_equal(vm.cfg.nets[0].tap, "tap9");
+	expect(&vm, "PUT", "/network-interfaces/eth2", "{\"iface_id\": \"eth2\", "
+	       "\"host_dev_name\": \"tap2\", \"rx_rate_limiter\": {}}", 400, "rx_rate_limiter");
+	expect(&vm, "PUT", "/network-interfaces/eth2", "{\"iface_id\": \"eth2\", "
+	       "\"host_dev_name\": \"a/b\"}", 400, NULL);
+	{
+		struct api_reply r = route(&vm, "GET", "/vm/config", "");
+		json_t *n = json_object_get(r.body, "network-interfaces");
+
+		assert_int_equal(json_array_size(n), 2);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(n, 0),
+								      "host_dev_name")), "tap9");
+		json_decref(r.body);
+	}
+
+	log = tmp_file("log", "");
+	expect(&vm, "PUT", "/logger", "{\"level\": \"Loud\", \"log_path\": \"/tmp/x\"}", 400, "Loud");
+	expect(&vm, "PUT", "/logger", "{\"level\": \"Info\"}", 400, "log_path");
+	expect(&vm, "PUT", "/logger", "{\"log_path\": \"/nonexistent/dir/log\"}", 400, "/nonexistent");
+	expectf(&vm, "PUT", "/logger", 400, "module", "{\"log_path\": \"%s\", \"module\": \"m\"}", log);
+	expectf(&vm, "PUT", "/logger", 204, NULL, "{\"log_path\": \"%s\", \"level\": \"debug\", "
+		"\"show_level\": true, \"show_log_origin\": true}", log);
+	fprintf(stderr, "to the log\n");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	f = fopen(log, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "to the log\n");
+	assert_string_equal(vm.cfg.log_path, log);
+	vm_config_free(&vm.cfg);
+	remove_tmp_dir();
+}
+
+static void expect_config_file(struct vm *vm, const char *json, const char *fault)
+{
+	char err[512] = "";
+	const char *path = tmp_file("config.json", json);
+	int rc = api_apply_config_file(vm, path, err, sizeof(err));
+
+	if (!fault) {
+		if (rc != 0)
+			fail_msg("%s: %s", json, err);
+		return;
+	}
+	if (rc == 0 || !strstr(err, fault))
+		fail_msg("%s: \"%s\" lacks \"%s\"", json, err, fault);
+}
+
+static void test_config_file(void **state)
+{
+	struct vm vm;
+	char json[1024];
+	const char *k, *disk;
+
+	make_tmp_dir();
+	stub_init(&vm, VM_STATE_NOT_STARTED);
+	k = tmp_file("vmlinux", "kernel");
+	disk = tmp_file("disk.img", "disk");
+	snprintf(json, sizeof(json), "{\"boot-source\": {\"kernel_image_path\": \"%s\", "
+		 "\"boot_args\": \"console=ttyS0\"}, \"drives\": [{\"drive_id\": \"rootfs\", "
+		 "\"path_on_host\": \"%s\", \"is_root_device\": true, \"is_read_only\": false}], "
+		 "\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 1024}, "
+		 "\"network-interfaces\": [], \"balloon\": null, \"entropy\": {}}", k, disk);
+	/* json is in a static slot of tmp_file: copy before the next call. */
+	expect_config_file(&vm, json, NULL);
+	assert_string_equal(vm.cfg.kernel_path, k);
+	assert_int_equal(vm.cfg.nr_cpus, 2);
+	assert_true(vm.cfg.mem_size == 1024ull << 20);
+	assert_int_equal(vm.cfg.nr_disks, 1);
+	assert_true(vm.cfg.disks[0].is_root);
+	assert_true(vm.cfg.rng);
+
+	expect_config_file(&vm, "{\"boot-source\": {}, \"x\": 1}", "unknown section \"x\"");
+	expect_config_file(&vm, "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64}}",
+			   "no \"boot-source\"");
+	expect_config_file(&vm, "{\"drives\": {}}", "must be an array");
+	expect_config_file(&vm, "{\"drives\": [{\"path_on_host\": \"x\"}]}", "\"drives\"[0]");
+	expect_config_file(&vm, "{\"balloon\": {\"amount_mib\": 1}}", "balloon");
+	expect_config_file(&vm, "{\"boot-source\": 1}", "must be an object");
+	expect_config_file(&vm, "{\"boot-source\": {\"kernel_image_path\": \"/nonexistent\"}}",
+			   "\"boot-source\": ");
+	expect_config_file(&vm, "[1, 2]", "JSON object");
+	expect_config_file(&vm, "{\"boot-source\": ", "line 1");
+	expect_config_file(&vm, "{\"a\": 1, \"a\": 2}", "duplicate");
+	{
+		char err[256];
+
+		assert_int_equal(api_apply_config_file(&vm, "/nonexistent.json", err,
+						       sizeof(err)), -1);
+		assert_non_null(strstr(err, "No such file"));
+	}
+	vm_config_free(&vm.cfg);
+	remove_tmp_dir();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +708,10 @@ int main(void)
 		cmocka_unit_test(test_pause_resume),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_boot_source_and_machine),
+		cmocka_unit_test(test_drives),
+		cmocka_unit_test(test_other_devices_and_logger),
+		cmocka_unit_test(test_config_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /* The DSDT's AML body: sleep states and the \\_SB devices (PCI root with
- * _CRS and _PRT, COM1, processors).  acpi.c wraps it in the table header;
- * the layout is described there, above build_dsdt. */
+ * _CRS and _PRT, COM1, the i8042 keyboard, processors).  acpi.c wraps it in
+ * the table header; the layout is described there, above build_dsdt. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,6 +119,37 @@ dsdt_com1(struct aml *a)
 		a->overflow = true;
 }
 
+/* Device (KBD0): the i8042 with its keyboard on IRQ 1, so that Linux's
+ * i8042 driver finds it through PNP (PNP0303).  No PS/2 mouse (PNP0F13) is
+ * listed, which tells the driver there is no AUX port to probe. */
+static void
+dsdt_kbd(struct aml *a)
+{
+	uint8_t crs[32];
+	struct aml r;
+	size_t pkg;
+
+	aml_init(&r, crs, sizeof(crs));
+	aml_res_io(&r, PORT_I8042_DATA, 1, 1);
+	aml_res_io(&r, PORT_I8042_CMD, 1, 1);
+	aml_res_irq_noflags(&r, 1u << 1);
+	aml_res_end(&r);
+
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	pkg = aml_pkg_begin(a);
+	aml_nameseg(a, "KBD0");
+	aml_name(a, "_HID");
+	aml_eisaid(a, "PNP0303");
+	aml_name(a, "_UID");
+	aml_integer(a, 0);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs, r.len);
+	aml_pkg_end(a, pkg);
+	if (r.overflow)
+		a->overflow = true;
+}
+
 /* Device (Cnnn) { _HID "ACPI0007", _UID n }: the processor objects whose
  * _UID matches the MADT entries' processor uid. */
 static void
@@ -151,6 +182,7 @@ void acpi_dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_nameseg(a, "_SB_");
 	dsdt_pci0(a);
 	dsdt_com1(a);
+	dsdt_kbd(a);
 	for (int i = 0; i < cfg->nr_cpus; i++)
 		dsdt_cpu(a, i);
 	aml_pkg_end(a, sb);
