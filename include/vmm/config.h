@@ -46,6 +46,17 @@ struct net_config {
 	bool transport_set;      /* else the VM's default */
 };
 
+#define VSOCK_PATH_MAX   107     /* sun_path less its NUL */
+#define VSOCK_PORT_SUFFIX 11     /* "_4294967295": guest-initiated connections */
+
+struct vsock_config {
+	bool enabled;
+	uint32_t guest_cid;      /* 3 .. 0xfffffffe */
+	char uds_path[108];      /* at most VSOCK_PATH_MAX - VSOCK_PORT_SUFFIX bytes */
+	enum virtio_transport_kind transport;
+	bool transport_set;      /* else the VM's default */
+};
+
 enum reboot_action {
 	REBOOT_EXIT,
 	REBOOT_RESTART,
@@ -73,6 +84,7 @@ struct vm_config {
 	int nr_disks;
 	struct net_config nets[VM_MAX_NETS];
 	int nr_nets;
+	struct vsock_config vsock;
 	bool rng;
 	enum virtio_transport_kind rng_transport;
 	bool rng_transport_set;
@@ -120,6 +132,15 @@ int vm_config_add_net(struct vm_config *cfg, const char *tap, const char *mac,
  * unicast address derived from the VM's name and i. */
 void vm_config_net_mac(const struct vm_config *cfg, int i, uint8_t mac[6]);
 enum virtio_transport_kind vm_config_net_transport(const struct vm_config *cfg, int i);
+/* The virtio-vsock device (Firecracker's PUT /vsock: guest_cid, uds_path):
+ * cid 3 to 0xfffffffe, uds_path 1 to VSOCK_PATH_MAX - VSOCK_PORT_SUFFIX
+ * bytes (room for "_<port>").  Copied; replaces an earlier one (the
+ * transport is kept).  0, or -1 with a reason in err and nothing changed. */
+int vm_config_set_vsock(struct vm_config *cfg, uint64_t guest_cid, const char *uds_path,
+			char *err, size_t errlen);
+/* --vsock cid=N,uds=PATH[,transport=pci|mmio] (s is cut up). */
+int vm_config_parse_vsock(struct vm_config *cfg, char *s, char *err, size_t errlen);
+enum virtio_transport_kind vm_config_vsock_transport(const struct vm_config *cfg);
 
 /* Whole-config checks that need no KVM: files readable, memory within what
  * the host has.  0, or -1 with a reason in err. */
