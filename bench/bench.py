@@ -201,7 +201,10 @@ class Bench:
         subprocess.run(["cat", img], stdout=subprocess.DEVNULL, check=True)  # page cache
         jobs = []
         for qd in self.a.blk_qd:
-            test = f"test=virtio-blk-read mib={mib} qd={qd}"
+            # verify=first: one tag checked per request.  Checking all 256
+            # per MiB is what bounds the guest where its code is emulated
+            # (PVM: ~1.5 MIPS); the I/O path is what is measured here.
+            test = f"test=virtio-blk-read mib={mib} qd={qd} verify=first"
             jobs.append((f"blk{qd}", "landlord",
                          self.landlord(test, "256M", ["--disk", f"path={img},ro"])))
             jobs.append((f"blk{qd}", self.a.pc, self.qemu(self.a.pc, test, "256M", [
@@ -342,10 +345,12 @@ class Bench:
                          f"{self.ratio(key, 'landlord', 'microvm')} |")
             L.append("")
         if any((f"blk{qd}", "landlord") in self.samples for qd in a.blk_qd):
-            L.append(f"## virtio-blk: `test=virtio-blk-read mib={a.blk_mib} qd=N`, 1 MiB "
+            L.append(f"## virtio-blk: `test=virtio-blk-read mib={a.blk_mib} qd=N verify=first`, 1 MiB "
                      "sequential reads, file in the page cache\n")
             L.append("(guest-measured MiB/s; the guest keeps N requests in flight, refilling "
-                     "each as it completes, and checks every 4 KiB block's tag; QEMU "
+                     "each as it completes, and checks the tag of each request's first 4 KiB block "
+                     "(every block's tag, 256 checks per MiB, would measure the guest's "
+                     "emulated code rather than the I/O path on a PVM host); QEMU "
                      f"`-M {pc}` with `virtio-blk-pci,disable-legacy=on` on the same file and "
                      "guest; host `dd bs=1M` of the file as the ceiling, the same samples in "
                      "every row)\n")

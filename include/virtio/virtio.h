@@ -36,6 +36,7 @@
 #define VIRTIO_ID_BLOCK    2
 #define VIRTIO_ID_CONSOLE  3
 #define VIRTIO_ID_RNG      4
+#define VIRTIO_ID_VSOCK    19
 
 /* ISR bits (4.1.4.5) */
 #define VIRTIO_ISR_QUEUE   1

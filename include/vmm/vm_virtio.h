@@ -12,7 +12,7 @@
 struct virtio_dev;
 struct vm;
 
-#define VM_MAX_VIRTIO (VM_MAX_DISKS + VM_MAX_NETS + 2)
+#define VM_MAX_VIRTIO (VM_MAX_DISKS + VM_MAX_NETS + 3)   /* + rng, console, vsock */
 
 struct vm_virtio_dev {
 	struct virtio_dev *dev;

@@ -18,7 +18,7 @@
 #define DETACH_WAIT_MS 10000
 
 enum { OPT_ON_REBOOT = 256, OPT_CPU_FEATURES, OPT_RNG, OPT_CONSOLE_DEVICE, OPT_TRANSPORT, OPT_API_SOCK, OPT_DETACH,
-       OPT_CONFIG_FILE, OPT_NET };
+       OPT_CONFIG_FILE, OPT_NET, OPT_VSOCK };
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -33,6 +33,7 @@ static const struct option options[] = {
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "console-device", required_argument, NULL, OPT_CONSOLE_DEVICE },
 	{ "virtio-transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
@@ -73,6 +74,10 @@ static void usage(FILE *f)
 	      "                           a virtio-net interface on an existing tap device\n"
 	      "                           (ip tuntap add dev IFNAME mode tap); up to 8\n"
 	      "      --rng[=pci|mmio]     a virtio-rng device fed from getrandom()\n"
+	      "      --vsock cid=N,uds=PATH[,transport=pci|mmio]\n"
+	      "                           a virtio-vsock device (guest CID N >= 3); host\n"
+	      "                           programs connect to PATH and send CONNECT PORT\n"
+	      "                           (Firecracker's way), guest connections go to PATH_PORT\n"
 	      "      --console-device DEV serial (default) or virtio: which device gets the\n"
 	      "                           console (virtio: the guest uses console=hvc0)\n"
 	      "      --virtio-transport T pci (default) or mmio, for devices that don't say;\n"
@@ -118,6 +123,7 @@ static int parse_option(struct vm_config *cfg, int opt, char *arg, char *err, si
 	case 'd': return vm_config_add_disk(cfg, arg, err, errlen);
 	case OPT_RNG: return vm_config_set_rng(cfg, arg, err, errlen);
 	case OPT_NET: return vm_config_parse_net(cfg, arg, err, errlen);
+	case OPT_VSOCK: return vm_config_parse_vsock(cfg, arg, err, errlen);
 	case OPT_CONSOLE_DEVICE: return vm_config_set_console_device(cfg, arg, err, errlen);
 	case OPT_TRANSPORT: return vm_config_set_transport(cfg, arg, err, errlen);
 	case OPT_API_SOCK: cfg->api_sock = arg; return 0;

@@ -371,6 +371,7 @@ static uint32_t class_of(uint32_t id)
 	case VIRTIO_ID_BLOCK: return 0x018000;
 	case VIRTIO_ID_NET: return 0x020000;
 	case VIRTIO_ID_CONSOLE: return 0x078000;
+	case VIRTIO_ID_VSOCK: return 0x078000;      /* communication, other */
 	default: return 0x00ff00;
 	}
 }

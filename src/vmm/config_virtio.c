@@ -1,8 +1,9 @@
-/* Options for the virtio devices: --disk, --net, --rng, --console-device
+/* Options for the virtio devices: --disk, --net, --rng, --vsock, --console-device
  * and --virtio-transport, and the checks on them that need no KVM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -347,6 +348,106 @@ enum virtio_transport_kind vm_config_net_transport(const struct vm_config *cfg, 
 	return cfg->nets[i].transport_set ? cfg->nets[i].transport : cfg->default_transport;
 }
 
+/* ---- --vsock ---- */
+
+int vm_config_set_vsock(struct vm_config *cfg, uint64_t guest_cid, const char *uds_path,
+			char *err, size_t errlen)
+{
+	size_t len = uds_path ? strlen(uds_path) : 0;
+
+	/* 0-2 are the hypervisor, reserved and the host; -1U is VMADDR_CID_ANY. */
+	if (guest_cid < 3 || guest_cid >= UINT32_MAX) {
+		errf("vsock cid %llu: use 3 to %u", (unsigned long long)guest_cid, UINT32_MAX - 1);
+		return -1;
+	}
+	if (len == 0) {
+		errf("vsock: no uds path given");
+		return -1;
+	}
+	if (len > VSOCK_PATH_MAX - VSOCK_PORT_SUFFIX) {
+		errf("vsock uds path is %zu bytes: at most %d (a Unix socket path, with room "
+		     "for _PORT)", len, VSOCK_PATH_MAX - VSOCK_PORT_SUFFIX);
+		return -1;
+	}
+	cfg->vsock.enabled = true;
+	cfg->vsock.guest_cid = (uint32_t)guest_cid;
+	memcpy(cfg->vsock.uds_path, uds_path, len + 1);
+	return 0;
+}
+
+/* A decimal number, all of s (no sign, no spaces); 0, or -1. */
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+/* One key=value item of a --vsock option. */
+static int vsock_item(struct vsock_config *v, const char **cid, const char **uds, char *item,
+		      char *err, size_t errlen)
+{
+	char *val = strchr(item, '=');
+
+	if (val)
+		*val++ = '\0';
+	if (val && strcmp(item, "cid") == 0) {
+		*cid = val;
+	} else if (val && strcmp(item, "uds") == 0) {
+		*uds = val;
+	} else if (val && strcmp(item, "transport") == 0) {
+		if (parse_transport(val, &v->transport) < 0) {
+			errf("--vsock transport '%s': use pci or mmio", val);
+			return -1;
+		}
+		v->transport_set = true;
+	} else {
+		errf("--vsock: bad item '%s%s%s' (use cid=N,uds=PATH[,transport=pci|mmio])",
+		     item, val ? "=" : "", val ? val : "");
+		return -1;
+	}
+	return 0;
+}
+
+int vm_config_parse_vsock(struct vm_config *cfg, char *s, char *err, size_t errlen)
+{
+	struct vsock_config v = { 0 };
+	const char *cid = NULL, *uds = NULL;
+	uint64_t n;
+	char *save = NULL;
+
+	if (cfg->vsock.enabled) {
+		errf("--vsock: only one vsock device");
+		return -1;
+	}
+	for (char *item = strtok_r(s, ",", &save); item; item = strtok_r(NULL, ",", &save))
+		if (vsock_item(&v, &cid, &uds, item, err, errlen) < 0)
+			return -1;
+	if (!cid || !uds) {
+		errf("--vsock: %s (use cid=N,uds=PATH[,transport=pci|mmio])",
+		     !cid ? "no cid=N given" : "no uds=PATH given");
+		return -1;
+	}
+	if (parse_u64(cid, &n) < 0) {
+		errf("--vsock cid '%s': not a number", cid);
+		return -1;
+	}
+	if (vm_config_set_vsock(cfg, n, uds, err, errlen) < 0)
+		return -1;
+	cfg->vsock.transport = v.transport;
+	cfg->vsock.transport_set = v.transport_set;
+	return 0;
+}
+
+enum virtio_transport_kind vm_config_vsock_transport(const struct vm_config *cfg)
+{
+	return cfg->vsock.transport_set ? cfg->vsock.transport : cfg->default_transport;
+}
+
 static int check_disk(const struct disk_config *d, char *err, size_t errlen)
 {
 	struct stat st;
@@ -379,6 +480,7 @@ int vm_config_validate_virtio(const struct vm_config *cfg, char *err, size_t err
 	for (int i = 0; i < cfg->nr_nets; i++)
 		mmio += vm_config_net_transport(cfg, i) == TRANSPORT_MMIO;
 	mmio += cfg->rng && vm_config_rng_transport(cfg) == TRANSPORT_MMIO;
+	mmio += cfg->vsock.enabled && vm_config_vsock_transport(cfg) == TRANSPORT_MMIO;
 	mmio += cfg->console_device == CONSOLE_DEVICE_VIRTIO &&
 		cfg->default_transport == TRANSPORT_MMIO;
 	if (mmio > VIRTIO_MMIO_MAX) {

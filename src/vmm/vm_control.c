@@ -66,6 +66,9 @@ void vm_get_info(const struct vm *vm, struct vm_info *out)
 	for (int i = 0; i < cfg->nr_nets; i++)
 		add_device(out, "virtio-net", cfg->nets[i].id,
 			   transport_name(vm_config_net_transport(cfg, i)), cfg->nets[i].tap, false);
+	if (cfg->vsock.enabled)
+		add_device(out, "virtio-vsock", "vsock", transport_name(vm_config_vsock_transport(cfg)),
+			   cfg->vsock.uds_path, false);
 }
 
 int vm_pause(struct vm *vm, char *err, size_t errlen)

@@ -11,6 +11,7 @@
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtio_rng.h"
+#include "virtio/virtio_vsock.h"
 #include "vmm/vm.h"
 
 #define RNG_BYTES_PER_SEC (1u << 20)   /* plenty for a guest's entropy pool */
@@ -110,6 +111,15 @@ int vm_virtio_create(struct vm *vm)
 	}
 	if (create_nets(vm, err, sizeof(err)) < 0)
 		goto fail;
+	if (cfg->vsock.enabled) {
+		const struct virtio_vsock_config vc = { .guest_cid = cfg->vsock.guest_cid,
+							.uds_path = cfg->vsock.uds_path };
+
+		d = virtio_vsock_create(&vc, &vm->mem, &vm->loop, err, sizeof(err));
+		if (attach(vm, d, virtio_vsock_destroy, vm_config_vsock_transport(cfg), err,
+			   sizeof(err)) < 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	warnx("%s", err[0] ? err : "cannot create a virtio device");

@@ -108,6 +108,12 @@ CASES = {
         out=[r"read_qd=16 ", r"read_mib=32\b", r"read_mib_per_s=\d+",
              r"TEST PASS virtio-blk-read"],
         timeout=120),
+    # the bench's form: one tag per request, over MMIO, 4 in flight
+    "virtio-blk-read-first-mmio": dict(
+        args=_kernel("test=virtio-blk-read mib=32 qd=4 verify=first transport=mmio",
+                     "--memory", "128M", "--disk", "path={tmp}/bench.img,ro,transport=mmio"),
+        out=[r"read_qd=4 ", r"read_mib=32\b", r"TEST PASS virtio-blk-read"],
+        timeout=120),
     # virtio-rng
     "virtio-rng-pci": dict(args=_kernel("test=virtio-rng", "--rng"),
                            out=[r"rng: pci ", r"rng_bytes=64",
