@@ -275,7 +275,7 @@ int cli_ls(int argc, char **argv)
 			if ((int)strlen(jstr(info, "name", "?")) > width)
 				width = (int)strlen(jstr(info, "name", "?"));
 		}
-		printf("%-*s  %-8s  %5s  %7s  %8s  %s\n", width, "NAME", "STATE", "VCPUS",
+		printf("%-*s  %-11s  %5s  %7s  %8s  %s\n", width, "NAME", "STATE", "VCPUS",
 		       "MEMORY", "UPTIME", "PID");
 		json_array_foreach(all, i, info) {
 			char vcpus[24], mem[32], up[32], pid[24];
@@ -284,7 +284,7 @@ int cli_ls(int argc, char **argv)
 			fmt_memory(mem, sizeof(mem), jint(info, "memory_mib"));
 			fmt_uptime(up, sizeof(up), jnum(info, "uptime_s"));
 			fmt_int(pid, sizeof(pid), jint(info, "pid"));
-			printf("%-*s  %-8s  %5s  %7s  %8s  %s\n", width, jstr(info, "name", "?"),
+			printf("%-*s  %-11s  %5s  %7s  %8s  %s\n", width, jstr(info, "name", "?"),
 			       jstr(info, "state", "unknown"), vcpus, mem, up, pid);
 		}
 	}
