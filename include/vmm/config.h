@@ -94,6 +94,7 @@ struct vm_config {
 	const char *config_file; /* Firecracker's JSON config file, applied at start */
 	const char *log_path;    /* PUT /logger: where stderr now goes */
 	char log_level[8];       /* PUT /logger's level; "" when not set */
+	const char *metrics_path; /* PUT /metrics (shown by GET /vm/config) */
 
 	/* Strings the API or the config file set: copies owned by the
 	 * config (the command line's point into argv). */

@@ -453,13 +453,15 @@ void api_get_vm_config(struct vm *vm, const char *body, size_t len, struct api_r
 	const struct vm_config *cfg = vm_get_config(vm);
 
 	r->status = HTTP_OK;
-	r->body = json_pack("{s:o, s:o, s:o, s:o, s:n, s:o, s:n, s:n, s:n, s:o}",
+	r->body = json_pack("{s:o, s:o, s:o, s:o, s:n, s:o, s:o, s:n, s:n, s:o}",
 			    "boot-source", boot_source_json(cfg),
 			    "drives", drives_json(cfg),
 			    "machine-config", machine_json(cfg),
 			    "network-interfaces", nets_json(cfg),
 			    "vsock",
 			    "logger", logger_json(cfg),
-			    "metrics", "balloon", "mmds-config",
+			    "metrics", cfg->metrics_path ?
+				json_pack("{s:s}", "metrics_path", cfg->metrics_path) : json_null(),
+			    "balloon", "mmds-config",
 			    "entropy", cfg->rng ? json_object() : json_null());
 }

@@ -7,6 +7,8 @@
 #include <jansson.h>
 
 #include "api/api_internal.h"
+#include "vmm/config.h"
+#include "vmm/vm_control.h"
 #include "vmm/vm_metrics.h"
 
 /* Firecracker's answer when the metrics cannot be set up. */
@@ -50,10 +52,15 @@ void api_put_metrics(struct vm *vm, const char *body, size_t len, struct api_rep
 		api_fault(r, HTTP_BAD_REQUEST, INIT_FAILED "field \"metrics_path\" is empty");
 		goto out;
 	}
-	if (vm_metrics_configure(vm, &c, err, sizeof(err)) < 0)
+	if (vm_metrics_configure(vm, &c, err, sizeof(err)) < 0) {
 		api_fault(r, HTTP_BAD_REQUEST, INIT_FAILED "%s", err);
-	else
+	} else {
+		/* Kept in the configuration for GET /vm/config. */
+		struct vm_config *cfg = (struct vm_config *)vm_get_config(vm);
+
+		(void)vm_config_set_string(cfg, &cfg->metrics_path, c.path);
 		r->status = HTTP_NO_CONTENT;
+	}
 out:
 	json_decref(root);
 }

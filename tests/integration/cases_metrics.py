@@ -54,6 +54,9 @@ def check_flush(c, ctx):
     path = os.path.join(ctx["tmp"], "metrics.json")
     c.expect("PUT", "/metrics", 204, {"metrics_path": path, "emit_id": True,
                                       "properties": {"team": "landlord"}})
+    cfg = c.expect("GET", "/vm/config", 200) or {}
+    if cfg.get("metrics") != {"metrics_path": path}:
+        c.fail(f"GET /vm/config: metrics {cfg.get('metrics')}")
     c.expect("PUT", "/actions", 204, {"action_type": "FlushMetrics"})
     lines = lines_of(path)
     if len(lines) != 1:
