@@ -65,6 +65,7 @@ static void check(const struct vm_config *cfg)
 		}
 	}
 	assert(roots <= 1);
+	assert(!cfg->vsock.enabled || (cfg->vsock.guest_cid >= 3 && cfg->vsock.uds_path[0]));
 	(void)vm_config_boot_cmdline(cfg, cmdline, sizeof(cmdline));
 }
 

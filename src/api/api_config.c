@@ -280,12 +280,22 @@ void api_put_vsock(struct vm *vm, const char *body, size_t len, struct api_reply
 		{ "uds_path", JSON_STRING, true },
 		{ "vsock_id", JSON_STRING, false },
 	};
+	struct vm_config *cfg = config_or_fault(vm, r);
 	json_t *root;
+	json_int_t cid;
+	char err[256];
 
-	if (!config_or_fault(vm, r) || !(root = api_parse_body(body, len, f, 3, r)))
+	if (!cfg || !(root = api_parse_body(body, len, f, 3, r)))
 		return;
-	api_fault(r, HTTP_BAD_REQUEST, "vsock is not supported yet (landlord has no "
-		  "virtio-vsock device yet)");
+	cid = json_integer_value(json_object_get(root, "guest_cid"));
+	if (cid < 0)
+		api_fault(r, HTTP_BAD_REQUEST, "field \"guest_cid\": %lld is negative",
+			  (long long)cid);
+	else if (vm_config_set_vsock(cfg, (uint64_t)cid, str(root, "uds_path"), err,
+				     sizeof(err)) < 0)
+		api_fault(r, HTTP_BAD_REQUEST, "%s", err);
+	else
+		r->status = HTTP_NO_CONTENT;
 	json_decref(root);
 }
 
@@ -453,12 +463,14 @@ void api_get_vm_config(struct vm *vm, const char *body, size_t len, struct api_r
 	const struct vm_config *cfg = vm_get_config(vm);
 
 	r->status = HTTP_OK;
-	r->body = json_pack("{s:o, s:o, s:o, s:o, s:n, s:o, s:o, s:n, s:n, s:o}",
+	r->body = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:n, s:n, s:o}",
 			    "boot-source", boot_source_json(cfg),
 			    "drives", drives_json(cfg),
 			    "machine-config", machine_json(cfg),
 			    "network-interfaces", nets_json(cfg),
-			    "vsock",
+			    "vsock", cfg->vsock.enabled ?
+				json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.guest_cid,
+					  "uds_path", cfg->vsock.uds_path) : json_null(),
 			    "logger", logger_json(cfg),
 			    "metrics", cfg->metrics_path ?
 				json_pack("{s:s}", "metrics_path", cfg->metrics_path) : json_null(),

@@ -2,7 +2,9 @@
  *
  * Queues: rx (0, device -> driver packets), tx (1, driver -> device),
  * event (2: its buffers are only held; landlord has no event to report).
- * Config: le64 guest_cid.  The sockets are in vsock_conn.c.
+ * Config: le64 guest_cid.  This file moves packets between the rings and
+ * the connections; vsock_packet.c says what each packet and socket event
+ * means for a connection, vsock_conn.c owns the sockets.
  *
  * Everything runs on the VM's event loop under dev.lock: queue kicks come
  * through the notify eventfds (a transport without an ioeventfd runs a
@@ -151,6 +153,12 @@ static bool rx_data(struct virtio_vsock *v, struct vsock_conn *c)
 	c->rx_cnt += (uint32_t)n;
 	v->stats.bytes_to_guest += (uint64_t)n;
 	rx_put_conn(v, c, VSOCK_OP_RW, 0, (uint32_t)n);
+	if (!vsock_peer_credit(c) && !c->credit_asked) {
+		/* More may wait: ask once, so a guest that only updates on
+		 * request (5.10.6.3) does not leave us stuck. */
+		c->ctl |= VCTL_CREDIT_REQUEST;
+		c->credit_asked = true;
+	}
 	return true;
 }
 

@@ -319,11 +319,6 @@ void vsock_update_watches(struct virtio_vsock *v)
 	for (int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = &v->host.conns[i];
 
-		if (c->state == VCONN_ESTABLISHED && c->rx_ready && !c->guest_no_rcv &&
-		    !vsock_peer_credit(c) && !c->credit_asked) {
-			c->ctl |= VCTL_CREDIT_REQUEST;
-			c->credit_asked = true;
-		}
 		vsock_conn_watch(&v->host, c, rx_ok);
 	}
 	vsock_host_listen(&v->host, vsock_running(v, RXQ) && vsock_running(v, TXQ));

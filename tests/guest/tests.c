@@ -607,6 +607,7 @@ static void test_triplefault(void)
 }
 
 void test_virtio_net_echo(void);   /* virtio_net.c */
+void test_virtio_vsock(void);      /* virtio_vsock.c */
 void test_echo(void);              /* tests_events.c */
 void test_powerbutton(void);
 void test_ctrlaltdel(void);
@@ -637,6 +638,7 @@ const struct guest_test guest_tests[] = {
     { "virtio-console", test_virtio_console },
     { "virtio-hostile", test_virtio_hostile },
     { "virtio-net-echo", test_virtio_net_echo },
+    { "virtio-vsock", test_virtio_vsock },
     { "exit-io", test_exit_io },
     { "exit-mmio", test_exit_mmio },
 };

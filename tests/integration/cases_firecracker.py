@@ -100,16 +100,20 @@ def preboot_states(ctx, proc, read_out):
     c.expect("PUT", "/boot-source", 204, {"kernel_image_path": ctx["elf"],
                                           "boot_args": "test=echo"})
     c.expect("PUT", "/entropy", 204, {})
+    c.expect("PUT", "/vsock", 400, {"guest_cid": 2, "uds_path": "/tmp/x.sock"}, fault="cid")
+    c.expect("PUT", "/vsock", 204, {"guest_cid": 3,
+                                    "uds_path": os.path.join(ctx["tmp"], "v.sock")})
     st, _, b = call(sock, "GET", "/vm/config")
     if st != 200 or b.get("machine-config", {}).get("mem_size_mib") != 80 \
             or b.get("boot-source", {}).get("boot_args") != "test=echo" \
-            or b.get("entropy") != {}:
+            or b.get("entropy") != {} \
+            or b.get("vsock", {}).get("guest_cid") != 3:
         c.fail(f"GET /vm/config before start: {st} {b}")
     c.expect("PUT", "/actions", 204, {"action_type": "InstanceStart"})
     st, _, b = call(sock, "GET", "/landlord/info")
     if st != 200 or b.get("state") not in ("running",) or b.get("vcpus") != 2 \
             or b.get("memory_mib") != 80 \
-            or "virtio-rng" not in [d.get("kind") for d in b.get("devices", [])]:
+            or not {"virtio-rng", "virtio-vsock"} <= {d.get("kind") for d in b.get("devices", [])}:
         c.fail(f"landlord/info after start: {st} {b}")
     # Configuring after the start, or starting twice, is refused.
     c.expect("PUT", "/boot-source", 400, {"kernel_image_path": ctx["elf"]}, fault="InstanceStart")
@@ -178,7 +182,8 @@ def prepare(name, ctx):
     cases_virtio.prepare(name, ctx)   # disk0.img etc.: zeroed disks of DISK_SIZE
     os.rename(os.path.join(ctx["tmp"], "disk0.img"), os.path.join(ctx["tmp"], "rootfs.img"))
     if name == "fc-config-file":
-        _write_config(ctx)
+        _write_config(ctx, vsock={"guest_cid": 3, "uds_path": os.path.join(ctx["tmp"], "v.sock")},
+                      entropy={})
     if name == "fc-config-file-bad":
         good = {"drive_id": "rootfs", "path_on_host": os.path.join(ctx["tmp"], "rootfs.img"),
                 "is_root_device": True}
@@ -205,6 +210,8 @@ def check(name, ctx, out, err):
         log = open(os.path.join(ctx["tmp"], "firecracker.log"), errors="replace").read()
         if "started through the API" not in log:
             problems.append(f"the log file lacks the start message: {log[-300:]!r}")
+    if os.path.exists(os.path.join(ctx["tmp"], "v.sock")):
+        problems.append("the vsock socket is still there after the VM exited")
     if name == "fc-config-file-bad":
         lines = [l for l in err.splitlines() if l.strip()]
         if len(lines) != 1:

@@ -579,8 +579,16 @@ static void test_other_devices_and_logger(void **state)
 	expect(&vm, "PUT", "/entropy", "{}", 204, NULL);
 	assert_true(vm.cfg.rng);
 	expect(&vm, "PUT", "/entropy", "{\"rate_limiter\": {}}", 400, "rate_limiter");
-	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}", 400,
-	       "vsock");
+	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": 2, \"uds_path\": \"/tmp/v.sock\"}", 400,
+	       "cid");
+	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": -5, \"uds_path\": \"/tmp/v.sock\"}", 400,
+	       "guest_cid");
+	assert_false(vm.cfg.vsock.enabled);
+	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", "
+	       "\"vsock_id\": \"vsock0\"}", 204, NULL);
+	assert_true(vm.cfg.vsock.enabled);
+	assert_int_equal(vm.cfg.vsock.guest_cid, 3);
+	assert_string_equal(vm.cfg.vsock.uds_path, "/tmp/v.sock");
 	expect(&vm, "PUT", "/vsock", "{\"guest_cid\": \"3\", \"uds_path\": \"/tmp/v.sock\"}", 400,
 	       "guest_cid");
 	expect(&vm, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth1\", "
