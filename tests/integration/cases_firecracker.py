@@ -15,6 +15,7 @@ import time
 
 import cases_virtio
 from cases_api import Checker, call
+from checks import one_error_line
 
 SOCK = "{tmp}/firecracker.socket"
 BLK_ARGS = "console=ttyS0 reboot=k panic=1 test=virtio-blk transport=pci irq=msix"
@@ -213,7 +214,5 @@ def check(name, ctx, out, err):
     if os.path.exists(os.path.join(ctx["tmp"], "v.sock")):
         problems.append("the vsock socket is still there after the VM exited")
     if name == "fc-config-file-bad":
-        lines = [l for l in err.splitlines() if l.strip()]
-        if len(lines) != 1:
-            problems.append(f"want exactly one line on stderr, got {len(lines)}")
+        problems += one_error_line(err)
     return problems

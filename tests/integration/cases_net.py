@@ -19,6 +19,8 @@ import struct
 import subprocess
 import time
 
+from checks import one_error_line
+
 ETHERTYPE = 0x88B5
 GUEST_MAC = bytes.fromhex("525400123456")
 HOST_MAC = bytes.fromhex("020000aabbcc")   # the ping's source; the echo goes back to it
@@ -190,10 +192,4 @@ def check(name, ctx, out, err):
     case = CASES[name]
     if not case.get("bad"):
         return []
-    lines = [l for l in err.splitlines() if l.strip()]
-    problems = []
-    if len(lines) != 1:
-        problems.append(f"want exactly one line on stderr, got {len(lines)}")
-    if not err.startswith("landlord"):
-        problems.append("stderr line does not start with 'landlord'")
-    return problems
+    return one_error_line(err)

@@ -11,6 +11,8 @@ import re
 import struct
 import subprocess
 
+from checks import one_error_line
+
 MAGIC = 0x6C616E646C6F7264
 MASK = (1 << 64) - 1
 SECTOR = 512
@@ -216,12 +218,7 @@ def check(name, ctx, out, err):
     tmp = ctx["tmp"]
     problems = []
     if case.get("bad"):
-        lines = [l for l in err.splitlines() if l.strip()]
-        if len(lines) != 1:
-            problems.append(f"want exactly one line on stderr, got {len(lines)}")
-        if not err.startswith("landlord"):
-            problems.append("stderr line does not start with 'landlord'")
-        return problems
+        return one_error_line(err)
     if "disks" in case and "TEST PASS" in out:
         # seed = the disk's index in the guest's discovery order (blkK_id=NAME)
         seeds = {m.group(2): int(m.group(1)) for m in re.finditer(r"blk(\d+)_id=(\S*)", out)}

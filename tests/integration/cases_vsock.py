@@ -18,6 +18,8 @@ import socket
 import subprocess
 import time
 
+from checks import one_error_line
+
 TIMEOUT = 80            # seconds for a whole case (the guest is emulated)
 HELLO = b"hello from the guest"
 REPLY = b"hello from the host"
@@ -152,10 +154,4 @@ def check(name, ctx, out, err):
     case = CASES[name]
     if not case.get("bad"):
         return []
-    lines = [l for l in err.splitlines() if l.strip()]
-    problems = []
-    if len(lines) != 1:
-        problems.append(f"want exactly one line on stderr, got {len(lines)}")
-    if not err.startswith("landlord"):
-        problems.append("stderr line does not start with 'landlord'")
-    return problems
+    return one_error_line(err)

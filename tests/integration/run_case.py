@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 
+from checks import one_error_line
+
 GUEST = "{elf}"
 
 # name: dict(args, status, out (regexes on stdout), err (regexes on stderr),
@@ -258,13 +260,9 @@ def check_bad(name, ctx, landlord):
     problems = []
     if status != 1:
         problems.append(f"exit status {status}, want 1")
-    lines = [l for l in err.splitlines() if l.strip()]
-    if len(lines) != 1:
-        problems.append(f"want exactly one line on stderr, got {len(lines)}")
+    problems += one_error_line(err)
     if not re.search(pat, err):
         problems.append(f"stderr lacks /{pat}/")
-    if not err.startswith("landlord"):
-        problems.append("stderr line does not start with 'landlord'")
     return problems, out, err
 
 
