@@ -104,7 +104,7 @@ struct virtio_dev {
 	uint8_t isr;                      /* for transports that have one */
 	uint32_t config_generation;
 	bool broken;                      /* NEEDS_RESET reported, until reset */
-	/* NEEDS_RESET lines on stderr, rate-limited across resets (a guest
+	/* NEEDS_RESET lines in the log, rate-limited across resets (a guest
 	 * that resets and breaks the device in a loop must not flood the
 	 * log); set by virtio_dev_init, kept by resets. */
 	unsigned log_tokens;
@@ -156,7 +156,7 @@ void virtio_queue_kick(struct virtio_dev *d, int q);
  * happens while broken; a used ring outside RAM makes the device broken. */
 void virtio_queue_complete(struct virtio_dev *d, int q, uint16_t head, uint32_t len);
 /* The guest broke the rules (malformed ring, impossible request): set
- * NEEDS_RESET, bump config_generation, log one line on stderr
+ * NEEDS_RESET, bump config_generation, log one line (a warning)
  * ("landlord: NAME: REASON; device needs reset"), and stop processing until
  * the driver resets the device.  After DRIVER_OK it also sets
  * VIRTIO_ISR_CONFIG and calls transport->signal_config (2.1.2); before,

@@ -24,6 +24,7 @@
 #include "api/api_console.h"
 #include "api/api_internal.h"
 #include "base/event_loop.h"
+#include "base/log.h"
 #include "vmm/vm_control.h"
 
 #define API_CONN_LIMIT      32u
@@ -145,6 +146,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	api_route(s->vm, method, url, rq->body ? rq->body : "", rq->len, &r);
 	api_metrics_count(s->vm, method, url, r.status);
+	log_debug("API %s %s: %u", method, url, r.status);
 	rq->stop_after = r.stop_after;
 	ret = send_reply(c, &r);
 	return ret;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "api/api_internal.h"
+#include "base/log.h"
 #include "vmm/config.h"
 #include "vmm/vm_control.h"
 
@@ -316,29 +317,15 @@ void api_put_entropy(struct vm *vm, const char *body, size_t len, struct api_rep
 
 /* ------------------------------------------------------------------ logger */
 
-static bool level_ok(const char *level)
+/* landlord's log is its stderr (base/log.h); the log file becomes its
+ * stderr.  Opened non-blocking (and read-write, so that a FIFO with no
+ * reader yet opens): a full pipe loses a line rather than stalling the VM. */
+static int open_log(const char *path, struct api_reply *r)
 {
-	static const char *const levels[] = {
-		"Error", "Warning", "Warn", "Info", "Debug", "Trace", "Off",
-	};
-
-	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-		if (strcasecmp(level, levels[i]) == 0)
-			return true;
-	return false;
-}
-
-/* landlord's messages are its stderr; the log file becomes its stderr.
- * Opened non-blocking (and read-write, so that a FIFO with no reader yet
- * opens): a full pipe loses a message rather than stalling the VM. */
-static int open_log(const char *path, bool off, struct api_reply *r)
-{
-	int fd = off ? open("/dev/null", O_WRONLY | O_CLOEXEC) :
-		       open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
-		api_fault(r, HTTP_BAD_REQUEST, "log_path %s: %s", off ? "/dev/null" : path,
-			  strerror(errno));
+		api_fault(r, HTTP_BAD_REQUEST, "log_path %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (dup2(fd, STDERR_FILENO) < 0) {
@@ -348,6 +335,20 @@ static int open_log(const char *path, bool off, struct api_reply *r)
 	}
 	close(fd);
 	return 0;
+}
+
+/* As Firecracker: level defaults to Info, show_level and show_log_origin
+ * stay as they were when absent, and log_path, when absent, leaves the log
+ * where it goes.  The level and the flags are the process's (log_set). */
+static void apply_logger(json_t *root, enum log_level level)
+{
+	struct log_settings s;
+
+	log_get(&s);
+	s.level = level;
+	s.show_level = flag(root, "show_level", s.show_level);
+	s.show_origin = flag(root, "show_log_origin", s.show_origin);
+	log_set(&s);
 }
 
 void api_put_logger(struct vm *vm, const char *body, size_t len, struct api_reply *r)
@@ -361,26 +362,27 @@ void api_put_logger(struct vm *vm, const char *body, size_t len, struct api_repl
 	};
 	/* The logger, unlike the VM, may be set up at any time. */
 	struct vm_config *cfg = (struct vm_config *)vm_get_config(vm);
-	const char *path, *level;
+	enum log_level level = LOG_LEVEL_INFO;
+	const char *path, *name;
 	json_t *root = api_parse_body(body, len, f, sizeof(f) / sizeof(f[0]), r);
 
 	if (!root)
 		return;
 	path = str(root, "log_path");
-	level = str(root, "level") ? str(root, "level") : "Info";
+	name = str(root, "level") ? str(root, "level") : "Info";
 	if (refuse(root, "module", "landlord's log has no modules to filter", r)) {
 		/* r says why */
-	} else if (!level_ok(level)) {
+	} else if (log_level_parse(name, &level) < 0) {
 		api_fault(r, HTTP_BAD_REQUEST, "field \"level\": \"%s\" is not Error, Warning, "
-			  "Info, Debug, Trace or Off", level);
-	} else if (!path && strcasecmp(level, "Off")) {
-		api_fault(r, HTTP_BAD_REQUEST, "missing field \"log_path\"");
-	} else if (open_log(path, !strcasecmp(level, "Off"), r) == 0) {
-		if (vm_config_set_string(cfg, &cfg->log_path, path) < 0)
-			api_fault(r, 500, "out of memory");
-		else
-			r->status = HTTP_NO_CONTENT;
-		snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", level);
+			  "Info, Debug, Trace or Off", name);
+	} else if (path && open_log(path, r) < 0) {
+		/* r says why */
+	} else if (path && vm_config_set_string(cfg, &cfg->log_path, path) < 0) {
+		api_fault(r, 500, "out of memory");
+	} else {
+		apply_logger(root, level);
+		snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", name);
+		r->status = HTTP_NO_CONTENT;
 	}
 	json_decref(root);
 }

@@ -1,7 +1,6 @@
 /* The serial console's host side (see backends/console.h): output to
  * stdout or a file, input from stdin, and the ring plus the one attached
  * client of `landlord console`. */
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "backends/console.h"
+#include "base/log.h"
 
 /* Bytes one flush sends before it lets the event loop do other work. */
 #define FLUSH_BUDGET  CONSOLE_RING_SIZE
@@ -34,7 +34,7 @@ static int ring_open(struct console *c)
 	c->ring.buf = malloc(c->ring.size);
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!c->ring.buf || c->wake_fd < 0 || pthread_mutex_init(&c->lock, NULL) != 0) {
-		warn("console");
+		log_error_errno("console");
 		free(c->ring.buf);
 		c->ring.buf = NULL;
 		if (c->wake_fd >= 0)
@@ -77,7 +77,7 @@ int console_open(struct console *c, enum console_mode mode, const char *path)
 	case CONSOLE_FILE:
 		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
 		if (c->out_fd < 0) {
-			warn("console file %s", path);
+			log_error_errno("console file %s", path);
 			ring_close(c);
 			return -1;
 		}

@@ -16,6 +16,7 @@
  * it on a done list; the eventfd is written so completions still arrive
  * through disk_process on the event loop. */
 #include "backends/disk.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -150,7 +151,7 @@ static void finish_later(struct disk *d, struct disk_req *r, int64_t res)
 	list_append(&d->done_head, &d->done_tail, r);
 	/* Wake the event loop; a full counter (impossible) still reads ready. */
 	if (write(d->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		perror("landlord: disk eventfd");
+		log_warn_errno("disk eventfd");
 }
 
 /* ---- io_uring ---- */
@@ -283,7 +284,7 @@ unsigned disk_process(struct disk *d)
 	/* Reset the counter first: a completion posted after this read
 	 * signals it again, so none is missed. */
 	if (read(d->efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		perror("landlord: disk eventfd");
+		log_warn_errno("disk eventfd");
 	while ((r = list_pop(&d->done_head, &d->done_tail))) {
 		run_callback(d, r, r->res);
 		n++;
@@ -323,8 +324,7 @@ void disk_drain(struct disk *d)
 				break;   /* waiting ones cannot get an SQE: give up */
 			ret = io_uring_wait_cqe(&d->ring, &cqe);
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN) {
-				fprintf(stderr, "landlord: disk: waiting for I/O: %s\n",
-					strerror(-ret));
+				log_error("disk: waiting for I/O: %s", strerror(-ret));
 				break;
 			}
 		}
@@ -439,14 +439,14 @@ static void setup_ring(struct disk *d, const char *path, unsigned flags)
 		return;
 	ret = io_uring_queue_init(DISK_QUEUE_DEPTH, &d->ring, 0);
 	if (ret < 0) {
-		fprintf(stderr, "landlord: disk %s: io_uring unavailable (%s), "
-			"using synchronous I/O\n", path, strerror(-ret));
+		log_warn("disk %s: io_uring unavailable (%s), "
+			 "using synchronous I/O", path, strerror(-ret));
 		return;
 	}
 	ret = io_uring_register_eventfd(&d->ring, d->efd);
 	if (ret < 0) {
-		fprintf(stderr, "landlord: disk %s: io_uring eventfd: %s, "
-			"using synchronous I/O\n", path, strerror(-ret));
+		log_warn("disk %s: io_uring eventfd: %s, "
+			 "using synchronous I/O", path, strerror(-ret));
 		io_uring_queue_exit(&d->ring);
 		return;
 	}

@@ -115,7 +115,10 @@ static int write_all(int fd, const void *buf, size_t len)
 
 /* The upgrade: the socket, with the first output already on stdout; or -1
  * with the reason on stderr. */
-static int attach(const char *name, const char *path)
+/* The upgraded socket, with the output that came along with the 101 in
+ * *r (printed by the caller once the terminal is raw); or -1 with the
+ * reason on stderr. */
+static int attach(const char *name, const char *path, struct api_response *out)
 {
 	struct api_response r;
 	char err[512];
@@ -143,14 +146,7 @@ static int attach(const char *name, const char *path)
 		api_response_free(&r);
 		return -1;
 	}
-	if (r.body_len && write_all(STDOUT_FILENO, r.body, r.body_len) < 0) {
-		api_response_free(&r);
-		close(fd);
-		fprintf(stderr, "landlord: %s: writing the console output: %s\n", name,
-			strerror(errno));
-		return -1;
-	}
-	api_response_free(&r);
+	*out = r;
 	return fd;
 }
 
@@ -236,6 +232,17 @@ static enum end from_stdin(struct session *s)
 	return END_NONE;
 }
 
+static enum end to_stdout(struct session *s, const void *buf, size_t len)
+{
+	if (write_all(STDOUT_FILENO, buf, len) < 0) {
+		raw_off(s);
+		fprintf(stderr, "landlord: %s: writing the console output: %s\n", s->name,
+			strerror(errno));
+		return END_ERROR;
+	}
+	return END_NONE;
+}
+
 /* The VM's output → stdout. */
 static enum end from_vm(struct session *s)
 {
@@ -246,13 +253,7 @@ static enum end from_vm(struct session *s)
 	if (n <= 0)
 		return END_STOPPED;   /* the VM closes the stream as it exits */
 	s->quiet_since = now_ms();
-	if (write_all(STDOUT_FILENO, s->from_vm, (size_t)n) < 0) {
-		raw_off(s);
-		fprintf(stderr, "landlord: %s: writing the console output: %s\n", s->name,
-			strerror(errno));
-		return END_ERROR;
-	}
-	return END_NONE;
+	return to_stdout(s, s->from_vm, (size_t)n);
 }
 
 static enum end step(struct session *s)
@@ -334,6 +335,7 @@ int cli_console(int argc, char **argv)
 	const char *name = NULL, *sock_arg = NULL;
 	char path[4096 + 80], err[256];
 	struct session *s;
+	struct api_response first;
 	enum end e = END_NONE;
 	int rc = parse_args(argc, argv, &name, &sock_arg);
 
@@ -354,14 +356,19 @@ int cli_console(int argc, char **argv)
 	s->sigfd = signals_fd();
 	s->tty = isatty(STDIN_FILENO);
 	s->in_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
-	s->sock = attach(name, path);
+	s->sock = attach(name, path, &first);
 	if (s->sock < 0) {
 		free(s);
 		return 1;
 	}
 	if (s->tty)
 		fprintf(stderr, "attached to %s; detach with Ctrl-]\n", name);
+	/* Raw before the first output: a terminal never sees the session's
+	 * bytes in cooked mode. */
 	raw_on(s);
+	if (first.body_len)
+		e = to_stdout(s, first.body, first.body_len);
+	api_response_free(&first);
 	while (e == END_NONE)
 		e = step(s);
 	rc = finish(s, e);

@@ -1,6 +1,7 @@
 /* Address buses: a small table of non-overlapping ranges kept sorted by base,
  * so that a lookup is a binary search.  The table is filled before the vCPUs
  * start and only read afterwards, which is why lookups take no lock. */
+#include "base/log.h"
 #include "devices/bus.h"
 
 #include <stdio.h>
@@ -42,13 +43,13 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len, bus_access_fn fn,
 	int pos;
 
 	if (len == 0 || fn == NULL || base > UINT64_MAX - (len - 1)) {
-		fprintf(stderr, "landlord: %s bus: bad range for %s (%#llx+%#llx)\n",
-			b->name, what, (unsigned long long)base,
-			(unsigned long long)len);
+		log_error("%s bus: bad range for %s (%#llx+%#llx)",
+			  b->name, what, (unsigned long long)base,
+			  (unsigned long long)len);
 		return -1;
 	}
 	if (b->nr < 0 || b->nr >= BUS_MAX_RANGES) {
-		fprintf(stderr, "landlord: %s bus: no room for %s\n", b->name, what);
+		log_error("%s bus: no room for %s", b->name, what);
 		return -1;
 	}
 
@@ -73,8 +74,8 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len, bus_access_fn fn,
 	return 0;
 
 overlap:
-	fprintf(stderr, "landlord: %s bus: %s (%#llx+%#llx) overlaps a registered range\n",
-		b->name, what, (unsigned long long)base, (unsigned long long)len);
+	log_error("%s bus: %s (%#llx+%#llx) overlaps a registered range",
+		  b->name, what, (unsigned long long)base, (unsigned long long)len);
 	return -1;
 }
 

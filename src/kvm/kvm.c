@@ -1,4 +1,3 @@
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,6 +6,7 @@
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
+#include "base/log.h"
 #include "kvm/kvm.h"
 #include "kvm/kvm_irq.h"
 
@@ -40,11 +40,11 @@ static int get_supported_cpuid(struct kvm *k)
 		}
 		free(c);
 		if (errno != E2BIG) {
-			warn("KVM_GET_SUPPORTED_CPUID");
+			log_error_errno("KVM_GET_SUPPORTED_CPUID");
 			return -1;
 		}
 	}
-	warnx("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
+	log_error("KVM_GET_SUPPORTED_CPUID: more than 4096 entries");
 	return -1;
 }
 
@@ -55,7 +55,7 @@ static int get_msr_list(struct kvm *k)
 
 	/* The first call fails with E2BIG and tells how many there are. */
 	if (ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG) {
-		warn("KVM_GET_MSR_INDEX_LIST");
+		log_error_errno("KVM_GET_MSR_INDEX_LIST");
 		return -1;
 	}
 	l = calloc(1, sizeof(*l) + probe.nmsrs * sizeof(l->indices[0]));
@@ -63,7 +63,7 @@ static int get_msr_list(struct kvm *k)
 		return -1;
 	l->nmsrs = probe.nmsrs;
 	if (ioctl(k->sys_fd, KVM_GET_MSR_INDEX_LIST, l) < 0) {
-		warn("KVM_GET_MSR_INDEX_LIST");
+		log_error_errno("KVM_GET_MSR_INDEX_LIST");
 		free(l);
 		return -1;
 	}
@@ -76,12 +76,12 @@ static int check_caps(struct kvm *k)
 	int v = ioctl(k->sys_fd, KVM_GET_API_VERSION, 0);
 
 	if (v != KVM_API_VERSION) {
-		warnx("/dev/kvm: API version %d, landlord needs %d", v, KVM_API_VERSION);
+		log_error("/dev/kvm: API version %d, landlord needs %d", v, KVM_API_VERSION);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
 		if (ioctl(k->sys_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			warnx("/dev/kvm lacks %s, which landlord needs", required_caps[i].name);
+			log_error("/dev/kvm lacks %s, which landlord needs", required_caps[i].name);
 			return -1;
 		}
 	}
@@ -92,7 +92,7 @@ static int check_caps(struct kvm *k)
 		k->max_vcpus = 4;   /* api.rst: assume 4 when neither is reported */
 	k->vcpu_mmap_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (k->vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
-		warn("KVM_GET_VCPU_MMAP_SIZE");
+		log_error_errno("KVM_GET_VCPU_MMAP_SIZE");
 		return -1;
 	}
 	return 0;
@@ -105,11 +105,11 @@ int kvm_open(struct kvm *k)
 	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->sys_fd < 0) {
 		if (errno == ENOENT)
-			warnx("/dev/kvm does not exist: load the kvm module (kvm_intel or kvm_amd) or enable virtualization in the firmware");
+			log_error("/dev/kvm does not exist: load the kvm module (kvm_intel or kvm_amd) or enable virtualization in the firmware");
 		else if (errno == EACCES || errno == EPERM)
-			warnx("/dev/kvm: permission denied: run as root or join the group that owns /dev/kvm (usually 'kvm')");
+			log_error("/dev/kvm: permission denied: run as root or join the group that owns /dev/kvm (usually 'kvm')");
 		else
-			warn("/dev/kvm");
+			log_error_errno("/dev/kvm");
 		return -1;
 	}
 	if (check_caps(k) < 0 || get_supported_cpuid(k) < 0 || get_msr_list(k) < 0) {
@@ -145,25 +145,25 @@ int kvm_create_vm(struct kvm *k)
 			break;
 	}
 	if (k->vm_fd < 0) {
-		warn("KVM_CREATE_VM");
+		log_error_errno("KVM_CREATE_VM");
 		return -1;
 	}
 	/* Intel VMX needs these two pages for real mode; they sit in the top of
 	 * the 32-bit hole where no RAM or device lives. */
 	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0) {
-		warn("KVM_SET_TSS_ADDR");
+		log_error_errno("KVM_SET_TSS_ADDR");
 		return -1;
 	}
 	if (ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
-		warn("KVM_SET_IDENTITY_MAP_ADDR");
+		log_error_errno("KVM_SET_IDENTITY_MAP_ADDR");
 		return -1;
 	}
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		warn("KVM_CREATE_IRQCHIP");
+		log_error_errno("KVM_CREATE_IRQCHIP");
 		return -1;
 	}
 	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		warn("KVM_CREATE_PIT2");
+		log_error_errno("KVM_CREATE_PIT2");
 		return -1;
 	}
 	return kvm_irq_routing_init(k);
@@ -187,8 +187,8 @@ int kvm_set_memory(struct kvm *k, uint32_t slot, uint64_t gpa, uint64_t size, vo
 	};
 
 	if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		warn("KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB at 0x%llx)", slot,
-		     (unsigned long long)(size >> 20), (unsigned long long)gpa);
+		log_error_errno("KVM_SET_USER_MEMORY_REGION (slot %u, %llu MiB at 0x%llx)",
+				slot, (unsigned long long)(size >> 20), (unsigned long long)gpa);
 		return -1;
 	}
 	return 0;
@@ -201,7 +201,7 @@ void kvm_irq_line(void *opaque, uint32_t gsi, int level)
 
 	/* Fails only for a GSI outside the routing table: a wiring bug. */
 	if (ioctl(k->vm_fd, KVM_IRQ_LINE_STATUS, &irq) < 0)
-		warn("KVM_IRQ_LINE_STATUS gsi %u", gsi);
+		log_error_errno("KVM_IRQ_LINE_STATUS gsi %u", gsi);
 }
 
 int kvm_has_msr(const struct kvm *k, uint32_t index)

@@ -1,13 +1,32 @@
-#include <err.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "kvm/vcpu.h"
+
+/* The register dump goes where the log goes (fd 2), unless the log is Off;
+ * it is not a log line (no "landlord: " on each of its lines).  Written at
+ * once, so that two vCPUs dying together do not mix their dumps. */
+static void dump_to_log(const struct vcpu *v)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!log_enabled(LOG_LEVEL_ERROR) || !(f = open_memstream(&text, &len)))
+		return;
+	vcpu_dump(v, f);
+	if (fclose(f) == 0)
+		(void)!write(STDERR_FILENO, text, len);
+	free(text);
+}
 
 static void kick_handler(int sig)
 {
@@ -31,13 +50,13 @@ int vcpu_create(struct vcpu *v, struct kvm *k, int id, const struct vcpu_host *h
 	pthread_cond_init(&v->pause_cond, NULL);
 	v->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0) {
-		warn("KVM_CREATE_VCPU %d", id);
+		log_error_errno("KVM_CREATE_VCPU %d", id);
 		return -1;
 	}
 	v->run_size = k->vcpu_mmap_size;
 	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
-		warn("mmap vCPU %d run area", id);
+		log_error_errno("mmap vCPU %d run area", id);
 		v->run = NULL;
 		close(v->fd);
 		v->fd = -1;
@@ -59,7 +78,7 @@ static int handle_io(struct vcpu *v)
 	counter_inc(&v->ctr[is_write ? VCPU_CTR_EXIT_IO_OUT : VCPU_CTR_EXIT_IO_IN]);
 	if ((size != 1 && size != 2 && size != 4) || count == 0 ||
 	    off > (uint64_t)v->run_size || (uint64_t)size * count > v->run_size - off) {
-		warnx("vCPU %d: malformed I/O exit (size %u, count %u)", v->id, size, count);
+		log_error("vCPU %d: malformed I/O exit (size %u, count %u)", v->id, size, count);
 		return -1;
 	}
 	for (uint32_t i = 0; i < count; i++)
@@ -73,7 +92,7 @@ static int handle_mmio(struct vcpu *v)
 
 	counter_inc(&v->ctr[r->mmio.is_write ? VCPU_CTR_EXIT_MMIO_WRITE : VCPU_CTR_EXIT_MMIO_READ]);
 	if (r->mmio.len == 0 || r->mmio.len > sizeof(r->mmio.data)) {
-		warnx("vCPU %d: malformed MMIO exit (len %u)", v->id, r->mmio.len);
+		log_error("vCPU %d: malformed MMIO exit (len %u)", v->id, r->mmio.len);
 		return -1;
 	}
 	bus_access(v->host->mmio, r->mmio.phys_addr, r->mmio.data, r->mmio.len,
@@ -166,7 +185,7 @@ static void *vcpu_thread(void *opaque)
 				v->run->immediate_exit = 0;
 				continue;
 			}
-			warn("vCPU %d: KVM_RUN", v->id);
+			log_error_errno("vCPU %d: KVM_RUN", v->id);
 			why = VCPU_EXIT_ERROR;
 			break;
 		}
@@ -176,7 +195,7 @@ static void *vcpu_thread(void *opaque)
 		counter_inc(&v->ctr[VCPU_CTR_FAILURES]);
 	/* A stop request that raced with a guest exit still counts as a stop. */
 	if (why == VCPU_EXIT_ERROR || why == VCPU_EXIT_TRIPLE_FAULT)
-		vcpu_dump(v, stderr);
+		dump_to_log(v);
 	v->host->exited(v->host->opaque, v, why);
 	return NULL;
 }
@@ -187,7 +206,7 @@ int vcpu_start(struct vcpu *v)
 
 	if (e) {
 		errno = e;
-		warn("vCPU %d: pthread_create", v->id);
+		log_error_errno("vCPU %d: pthread_create", v->id);
 		return -1;
 	}
 	v->started = true;

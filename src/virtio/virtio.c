@@ -6,7 +6,6 @@
  * the event-loop thread (kicks, device completions).  Functions named in
  * the header as "lock held" expect the caller to hold it; the eventfd
  * callback and virtio_queue_kick take it themselves. */
-#include <err.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "virtio/virtio.h"
 
 #define BIT(n) (1ULL << (n))
@@ -53,7 +53,7 @@ static void notify_ready(void *opaque, int fd, uint32_t events)
 	/* Drain first: kicks that arrive while we run re-arm the fd, so
 	 * none is lost, and several kicks fold into one pass. */
 	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		warn("%s: notify eventfd", d->name);
+		log_warn_errno("%s: notify eventfd", d->name);
 	for (q = 0; q < d->nr_queues; q++)
 		if (d->notify_fd[q] == fd)
 			break;
@@ -310,13 +310,13 @@ void virtio_mark_broken(struct virtio_dev *d, const char *fmt, ...)
 		vsnprintf(reason, sizeof(reason), fmt, ap);
 		va_end(ap);
 		if (d->log_suppressed)
-			warnx("%s: %s; device needs reset (%llu earlier reports not logged)",
-			      d->name, reason, (unsigned long long)d->log_suppressed);
+			log_warn("%s: %s; device needs reset (%llu earlier reports not logged)",
+				 d->name, reason, (unsigned long long)d->log_suppressed);
 		else if (d->log_tokens == 0)
-			warnx("%s: %s; device needs reset (further reports rate-limited)",
-			      d->name, reason);
+			log_warn("%s: %s; device needs reset (further reports rate-limited)",
+				 d->name, reason);
 		else
-			warnx("%s: %s; device needs reset", d->name, reason);
+			log_warn("%s: %s; device needs reset", d->name, reason);
 		d->log_suppressed = 0;
 	}
 	d->broken = true;

@@ -9,6 +9,7 @@
  * zeros: its fields mean something only with F_SIZE, F_MULTIPORT or
  * F_EMERG_WRITE, and landlord offers none (it does not track the host
  * terminal's size, and one port needs no control queue). */
+#include "base/log.h"
 #include "virtio/virtio_console.h"
 
 #include <errno.h>
@@ -155,7 +156,7 @@ static size_t console_receive(struct virtio_console *c, const uint8_t *buf, size
 		if (ret == 0)
 			break;
 		if (c->rx_chain.in_len == 0 && !c->warned_rx) {
-			fprintf(stderr, "landlord: %s: receive buffer not writable\n", d->name);
+			log_warn("%s: receive buffer not writable", d->name);
 			c->warned_rx = true;
 		}
 		w = vq_chain_write(&c->rx_chain, 0, buf + taken, n - taken);

@@ -15,6 +15,7 @@
  * index as datamatch turns the write into an eventfd signal that the event
  * loop handles.  A write that does reach us (no ioeventfd, or a value that
  * matched none) kicks the queue directly if the index is valid. */
+#include "base/log.h"
 #include "virtio/virtio_mmio.h"
 
 #include <errno.h>
@@ -107,8 +108,8 @@ static void mmio_warn_once(struct virtio_mmio *m, const char *what, uint64_t off
 	if (m->warned)
 		return;
 	m->warned = true;
-	fprintf(stderr, "landlord: %s: ignoring %s of %u bytes at virtio-mmio offset %#" PRIx64
-		" (further ones silently)\n", m->d->name, what, len, off);
+	log_warn("%s: ignoring %s of %u bytes at virtio-mmio offset %#" PRIx64
+		 " (further ones silently)", m->d->name, what, len, off);
 }
 
 /* The selected queue, or NULL when QueueSel names none. */
@@ -363,8 +364,8 @@ static void mmio_ioeventfds(struct virtio_mmio *m, bool assign)
 					  (uint64_t)q, true) == 0)
 				m->ioeventfd[q] = true;
 			else
-				fprintf(stderr, "landlord: %s: no ioeventfd for queue %d (%s); "
-					"kicks take an exit\n", d->name, q, strerror(errno));
+				log_warn("%s: no ioeventfd for queue %d (%s); kicks take an exit",
+					 d->name, q, strerror(errno));
 		} else if (m->ioeventfd[q]) {
 			kvm_ioeventfd(m->kvm, addr, 4, false, d->notify_fd[q], true,
 				      (uint64_t)q, false);

@@ -33,6 +33,7 @@
  * queue: no busy loop, no frame lost.  The used entries of one frame are
  * published together: Linux reads num_buffers from the first and expects
  * the others to be there already. */
+#include "base/log.h"
 #include "virtio/virtio_net.h"
 
 #include <endian.h>
@@ -122,7 +123,7 @@ static void tap_fail(struct virtio_net *n, const char *what)
 {
 	if (n->tap_dead)
 		return;
-	fprintf(stderr, "landlord: %s: tap %s; no more frames from it\n", n->dev.name, what);
+	log_warn("%s: tap %s; no more frames from it", n->dev.name, what);
 	el_modify(n->dev.loop, n->fd, EPOLLONESHOT);
 	n->tap_dead = true;
 	n->watching = false;
@@ -156,9 +157,9 @@ static void tx_drop_bad(struct virtio_net *n, const struct vq_chain *c, const ch
 {
 	n->stats.tx_errors++;
 	if (!n->warned_tx_bad)
-		fprintf(stderr, "landlord: %s: dropped a transmit chain: %s (%llu readable, "
-			"%llu writable bytes); not logged again\n", n->dev.name, why,
-			(unsigned long long)c->out_len, (unsigned long long)c->in_len);
+		log_warn("%s: dropped a transmit chain: %s (%llu readable, "
+			 "%llu writable bytes); not logged again", n->dev.name, why,
+			 (unsigned long long)c->out_len, (unsigned long long)c->in_len);
 	n->warned_tx_bad = true;
 }
 
@@ -191,8 +192,8 @@ static void tx_one(struct virtio_net *n, const struct vq_chain *c)
 	}
 	n->stats.tx_dropped++;
 	if (!n->warned_tx_write)
-		fprintf(stderr, "landlord: %s: tap write: %s; dropping frames (not logged "
-			"again)\n", n->dev.name, w < 0 ? strerror(errno) : "short write");
+		log_warn("%s: tap write: %s; dropping frames (not logged "
+			 "again)", n->dev.name, w < 0 ? strerror(errno) : "short write");
 	n->warned_tx_write = true;
 }
 

@@ -12,6 +12,7 @@
  * not initialised yet).  A pass over the ring is bounded, and when the
  * bound cuts it short the device signals its own notify eventfd so the
  * rest runs after whatever else the event loop has waiting. */
+#include "base/log.h"
 #include "virtio/virtio_rng.h"
 
 #include <errno.h>
@@ -136,8 +137,7 @@ static bool rng_serve(struct virtio_rng *r, uint64_t *budget)
 	if (c->in_len == 0) {
 		/* Nothing to fill: a driver bug, but a harmless one. */
 		if (!r->warned_no_write)
-			fprintf(stderr, "landlord: %s: request without a writable buffer\n",
-				d->name);
+			log_warn("%s: request without a writable buffer", d->name);
 		r->warned_no_write = true;
 		want = 0;
 		goto complete;
@@ -159,8 +159,7 @@ static bool rng_serve(struct virtio_rng *r, uint64_t *budget)
 	if (got == 0) {
 		counter_inc(&r->ctr[VIRTIO_RNG_CTR_HOST_RNG_FAILS]);
 		if (err != EAGAIN && !r->warned_getrandom)
-			fprintf(stderr, "landlord: %s: getrandom: %s; retrying\n", d->name,
-				strerror(err));
+			log_warn("%s: getrandom: %s; retrying", d->name, strerror(err));
 		r->warned_getrandom = err != EAGAIN;
 		rng_arm_timer(r, RNG_RETRY_NS);
 		return false;

@@ -2,7 +2,6 @@
  * kernel; run the event loop until a vCPU, a device, the console or a
  * signal asks to stop; tear down; and on a guest reboot with
  * --on-reboot=restart, start again from fresh memory. */
-#include <err.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "arch/x86/cpu_setup.h"
 #include "api/api.h"
 #include "arch/x86/layout.h"
+#include "base/log.h"
 #include "base/runtime_dir.h"
 #include "devices/uart.h"
 #include "virtio/virtio_console.h"
@@ -46,11 +46,11 @@ static void on_vcpu_exited(void *opaque, struct vcpu *v, enum vcpu_exit why)
 		vm_request_stop(vm, VM_RESET);
 		return;
 	case VCPU_EXIT_TRIPLE_FAULT:
-		warnx("guest triple fault on vCPU %d", v->id);
+		log_error("guest triple fault on vCPU %d", v->id);
 		vm_request_stop(vm, VM_CRASH);
 		return;
 	case VCPU_EXIT_ERROR:
-		warnx("guest stopped by an error on vCPU %d", v->id);
+		log_error("guest stopped by an error on vCPU %d", v->id);
 		vm_request_stop(vm, VM_CRASH);
 		return;
 	}
@@ -91,12 +91,12 @@ static int watch_fds(struct vm *vm)
 {
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0 || el_init(&vm->loop) < 0) {
-		warn("event loop set-up");
+		log_error_errno("event loop set-up");
 		return -1;
 	}
 	if (el_add(&vm->loop, vm->stop_fd, EPOLLIN, on_stop_fd, vm) < 0 ||
 	    el_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm) < 0) {
-		warn("event loop set-up");
+		log_error_errno("event loop set-up");
 		return -1;
 	}
 	return vm_console_watch(vm);
@@ -105,8 +105,8 @@ static int watch_fds(struct vm *vm)
 static int map_memory(struct vm *vm)
 {
 	if (gm_map(&vm->mem, vm->cfg->mem_size, LAYOUT_PCI_HOLE) < 0) {
-		warn("cannot map %llu MiB of guest memory",
-		     (unsigned long long)(vm->cfg->mem_size >> 20));
+		log_error_errno("cannot map %llu MiB of guest memory",
+				(unsigned long long)(vm->cfg->mem_size >> 20));
 		return -1;
 	}
 	for (int i = 0; i < vm->mem.nr_regions; i++) {
@@ -135,7 +135,7 @@ static int create_vcpus(struct vm *vm, const struct boot_info *boot)
 		if (x86_vcpu_init(vm->kvm, vm->vcpus[i].fd, i, vm->cfg->nr_cpus,
 				  &vm->cfg->cpu_mask, err, sizeof(err)) < 0 ||
 		    (i == 0 && x86_vcpu_boot_regs(vm->vcpus[0].fd, boot, err, sizeof(err)) < 0)) {
-			warnx("vCPU %d: %s", i, err);
+			log_error("vCPU %d: %s", i, err);
 			return -1;
 		}
 	}
@@ -221,6 +221,9 @@ int vm_boot(struct vm *vm, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	log_debug("booted: %d vCPU%s, %llu MiB, kernel %s", vm->nr_vcpus,
+		  vm->nr_vcpus == 1 ? "" : "s", (unsigned long long)(vm->cfg->mem_size >> 20),
+		  vm->cfg->kernel_path);
 	return 0;
 fail:
 	vm_teardown(vm);
@@ -240,11 +243,11 @@ static int start_api(struct vm *vm)
 	if (!vm->api)
 		goto fail;
 	if (!vm->cfg->kernel_path && !vm->cfg->config_file)
-		warnx("waiting for the VM's configuration on %s "
-		      "(PUT /boot-source, then PUT /actions InstanceStart)", path);
+		log_info("waiting for the VM's configuration on %s "
+			 "(PUT /boot-source, then PUT /actions InstanceStart)", path);
 	return 0;
 fail:
-	warnx("%s", err);
+	log_error("%s", err);
 	return -1;
 }
 
@@ -256,14 +259,14 @@ static int first_boot(struct vm *vm)
 
 	if (vm->cfg->config_file &&
 	    api_apply_config_file(vm, vm->cfg->config_file, err, sizeof(err)) < 0) {
-		warnx("%s", err);
+		log_error("%s", err);
 		return -1;
 	}
 	if (!vm->cfg->kernel_path)
 		return 0;
 	if (vm_boot(vm, err, sizeof(err)) < 0) {
 		if (err[0])
-			warnx("%s", err);
+			log_error("%s", err);
 		return -1;
 	}
 	return 0;
@@ -281,18 +284,18 @@ static enum vm_stop serve(struct vm *vm)
 	for (;;) {
 		vm->loop.quit = false;
 		if (el_run(&vm->loop) < 0) {
-			warn("event loop");
+			log_error_errno("event loop");
 			return VM_FAILED;
 		}
 		why = atomic_load(&vm->stop);
 		if (why != VM_RESET || vm->cfg->on_reboot != REBOOT_RESTART ||
 		    vm->stop_signal || take_signal(vm))
 			break;
-		warnx("guest rebooted; restarting it (--on-reboot=restart)");
+		log_info("guest rebooted; restarting it (--on-reboot=restart)");
 		vm_teardown(vm);
 		if (vm_boot(vm, err, sizeof(err)) < 0) {
 			if (err[0])
-				warnx("restart: %s", err);
+				log_error("restart: %s", err);
 			return VM_FAILED;
 		}
 	}
@@ -320,18 +323,21 @@ static int exit_status(const struct vm *vm, enum vm_stop why)
 {
 	switch (why) {
 	case VM_POWER_OFF:
+		log_debug("guest powered off");
+		return EXIT_GUEST_OK;
 	case VM_QUIT:
+		log_debug("quit from the console (Ctrl-A x)");
 		return EXIT_GUEST_OK;
 	case VM_API_STOP:
-		warnx("stopped through the API");
+		log_info("stopped through the API");
 		return EXIT_GUEST_OK;
 	case VM_RESET:
-		warnx("guest rebooted; exiting (--on-reboot=exit)");
+		log_info("guest rebooted; exiting (--on-reboot=exit)");
 		return EXIT_GUEST_OK;
 	case VM_CRASH:
 		return EXIT_GUEST_CRASH;
 	case VM_SIGNAL:
-		warnx("stopped by %s", strsignal(vm->stop_signal));
+		log_info("stopped by %s", strsignal(vm->stop_signal));
 		return 128 + vm->stop_signal;
 	default:
 		return EXIT_SETUP_ERROR;
@@ -372,14 +378,14 @@ int vm_run(struct vm_config *cfg)
 	if (kvm_open(&kvm) < 0)
 		return EXIT_SETUP_ERROR;
 	if (cfg->kernel_path && cfg->nr_cpus > kvm.max_vcpus) {
-		warnx("--cpus %d: this host's KVM allows at most %d vCPUs", cfg->nr_cpus,
-		      kvm.max_vcpus);
+		log_error("--cpus %d: this host's KVM allows at most %d vCPUs", cfg->nr_cpus,
+			  kvm.max_vcpus);
 		kvm_close(&kvm);
 		return EXIT_SETUP_ERROR;
 	}
 	if (block_signals(&set) < 0 ||
 	    (vm.signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
-		warn("signal set-up");
+		log_error_errno("signal set-up");
 		kvm_close(&kvm);
 		return EXIT_SETUP_ERROR;
 	}

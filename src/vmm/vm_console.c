@@ -3,7 +3,6 @@
  * console (the UART or a virtio-console port), without losing any while the
  * device is full; and guest output to that client.  Runs on the VM's event
  * loop. */
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "devices/uart.h"
 #include "virtio/virtio_console.h"
 #include "vmm/vm.h"
@@ -119,7 +119,7 @@ static void client_rewatch(struct vm *vm)
 	if (cl->out_blocked)
 		ev |= EPOLLOUT;
 	if (el_modify(&vm->loop, cl->fd, ev) < 0)
-		warn("console client");
+		log_warn_errno("console client");
 }
 
 static void client_detach(struct vm *vm)
@@ -307,7 +307,7 @@ static void on_input_timer(void *opaque, int fd, uint32_t events)
 	if (c->in_held) {
 		c->in_held = false;
 		if (el_add(&vm->loop, c->in_fd, EPOLLIN, on_input, vm) < 0)
-			warn("console input");
+			log_warn_errno("console input");
 	}
 	client_resume(vm);
 }
@@ -323,14 +323,14 @@ int vm_console_watch(struct vm *vm)
 	if (vm->input_timer_fd < 0 ||
 	    el_add(&vm->loop, vm->input_timer_fd, EPOLLIN, on_input_timer, vm) < 0 ||
 	    (c->wake_fd >= 0 && el_add(&vm->loop, c->wake_fd, EPOLLIN, on_wake, vm) < 0)) {
-		warn("console input set-up");
+		log_error_errno("console input set-up");
 		return -1;
 	}
 	c->in_held = false;
 	/* epoll refuses regular files; such a stdin gives the guest no input. */
 	if (c->in_fd >= 0 &&
 	    el_add(&vm->loop, c->in_fd, EPOLLIN, on_input, vm) < 0 && errno != EPERM)
-		warn("console input");
+		log_warn_errno("console input");
 	if (c->client.fd >= 0) {
 		c->client.parked = false;
 		if (el_add(&vm->loop, c->client.fd, EPOLLIN, on_client, vm) < 0)

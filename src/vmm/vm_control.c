@@ -1,11 +1,11 @@
 /* The VM's side of the control API: pause and resume the vCPUs, report
  * what the VM is, and stop it on request. */
-#include <err.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
 #include "virtio/virtio.h"
@@ -127,9 +127,9 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	/* The log's record of what was started (PUT /logger may point it at a file). */
-	warnx("%s started through the API: %d vCPU%s, %llu MiB, kernel %s", vm->cfg->name,
-	      vm->cfg->nr_cpus, vm->cfg->nr_cpus == 1 ? "" : "s",
-	      (unsigned long long)(vm->cfg->mem_size >> 20), vm->cfg->kernel_path);
+	log_info("%s started through the API: %d vCPU%s, %llu MiB, kernel %s", vm->cfg->name,
+		 vm->cfg->nr_cpus, vm->cfg->nr_cpus == 1 ? "" : "s",
+		 (unsigned long long)(vm->cfg->mem_size >> 20), vm->cfg->kernel_path);
 	return 0;
 }
 

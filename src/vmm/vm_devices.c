@@ -1,7 +1,6 @@
 /* The VM's devices: created from the configuration, placed on the buses at
  * the addresses layout.h fixes, and described to the guest by the ACPI and
  * MP tables.  Also the console's input path into the UART. */
-#include <err.h>
 #include <errno.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
+#include "base/log.h"
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
@@ -25,7 +25,7 @@ static int put(struct vm *vm, struct bus *b, uint64_t base, uint64_t len,
 	       bus_access_fn fn, void *dev, const char *name)
 {
 	if (!dev) {
-		warnx("cannot create device %s", name);
+		log_error("cannot create device %s", name);
 		return -1;
 	}
 	return bus_register(b, base, len, fn, dev, name);
@@ -49,12 +49,12 @@ static int write_tables(struct vm *vm)
 
 	if (!acpi_buf || !mp_buf ||
 	    acpi_build(acpi_buf, LAYOUT_ACPI, LAYOUT_ACPI_SIZE, &acpi) == 0) {
-		warnx("ACPI tables for %d vCPUs do not fit", vm->cfg->nr_cpus);
+		log_error("ACPI tables for %d vCPUs do not fit", vm->cfg->nr_cpus);
 		return -1;
 	}
 	if (mptable_build(mp_buf, LAYOUT_MPTABLE, LAYOUT_MPTABLE_SIZE, vm->cfg->nr_cpus,
 			  LAYOUT_LAPIC, LAYOUT_IOAPIC) < 0) {
-		warnx("MP table for %d vCPUs does not fit", vm->cfg->nr_cpus);
+		log_error("MP table for %d vCPUs does not fit", vm->cfg->nr_cpus);
 		return -1;
 	}
 	return 0;

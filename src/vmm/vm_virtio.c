@@ -1,8 +1,8 @@
-#include <err.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backends/tap.h"
+#include "base/log.h"
 #include "kvm/kvm.h"
 #include "virtio/virtio.h"
 #include "virtio/virtio_blk.h"
@@ -122,7 +122,7 @@ int vm_virtio_create(struct vm *vm)
 	}
 	return 0;
 fail:
-	warnx("%s", err[0] ? err : "cannot create a virtio device");
+	log_error("%s", err[0] ? err : "cannot create a virtio device");
 	return -1;
 }
 

@@ -22,6 +22,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "base/event_loop.h"
+#include "base/log.h"
 #include "vmm/config.h"
 #include "vmm/vm_control.h"
 
@@ -570,8 +571,9 @@ static void test_other_devices_and_logger(void **state)
 {
 	struct vm vm;
 	const char *log;
-	char buf[256] = "";
-	int saved = dup(STDERR_FILENO);
+	char buf[256] = "", want[256];
+	int saved = dup(STDERR_FILENO), line;
+	struct log_settings ls;
 	FILE *f;
 
 	make_tmp_dir();
@@ -628,20 +630,43 @@ static void test_other_devices_and_logger(void **state)
 
 	log = tmp_file("log", "");
 	expect(&vm, "PUT", "/logger", "{\"level\": \"Loud\", \"log_path\": \"/tmp/x\"}", 400, "Loud");
-	expect(&vm, "PUT", "/logger", "{\"level\": \"Info\"}", 400, "log_path");
-	expect(&vm, "PUT", "/logger", "{\"log_path\": \"/nonexistent/dir/log\"}", 400, "/nonexistent");
+	/* Without log_path only the level and the format change. */
+	expect(&vm, "PUT", "/logger", "{\"level\": \"Error\"}", 204, NULL);
+	log_get(&ls);
+	assert_int_equal(ls.level, LOG_LEVEL_ERROR);
+	assert_null(vm.cfg.log_path);
+	/* A refused request changes nothing. */
+	expect(&vm, "PUT", "/logger", "{\"log_path\": \"/nonexistent/dir/log\", \"level\": "
+	       "\"Trace\"}", 400, "/nonexistent");
 	expectf(&vm, "PUT", "/logger", 400, "module", "{\"log_path\": \"%s\", \"module\": \"m\"}", log);
+	log_get(&ls);
+	assert_int_equal(ls.level, LOG_LEVEL_ERROR);
 	expectf(&vm, "PUT", "/logger", 204, NULL, "{\"log_path\": \"%s\", \"level\": \"debug\", "
 		"\"show_level\": true, \"show_log_origin\": true}", log);
-	fprintf(stderr, "to the log\n");
-	fflush(stderr);
+	line = __LINE__ + 1;
+	log_warn("to the log");
+	log_debug("debug too");
+	log_trace("not at Debug");
+	/* Off: nothing; the flags it does not name stay. */
+	expectf(&vm, "PUT", "/logger", 204, NULL, "{\"log_path\": \"%s\", \"level\": \"Off\"}",
+		log);
+	log_error("not when Off");
+	log_get(&ls);
+	assert_true(ls.show_level && ls.show_origin);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
+	log_set(&(struct log_settings){ .level = LOG_LEVEL_INFO });
 	f = fopen(log, "r");
 	assert_non_null(f);
 	assert_non_null(fgets(buf, sizeof(buf), f));
+	snprintf(want, sizeof(want), "landlord: [WARN:tests/unit/test_api.c:%d] to the log\n", line);
+	assert_string_equal(buf, want);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	snprintf(want, sizeof(want), "landlord: [DEBUG:tests/unit/test_api.c:%d] debug too\n",
+		 line + 1);
+	assert_string_equal(buf, want);
+	assert_null(fgets(buf, sizeof(buf), f));
 	fclose(f);
-	assert_string_equal(buf, "to the log\n");
 	assert_string_equal(vm.cfg.log_path, log);
 	vm_config_free(&vm.cfg);
 	remove_tmp_dir();

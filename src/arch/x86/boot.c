@@ -2,7 +2,6 @@
  * its 64-bit entry point, the zero page, e820, command line and initrd, plus
  * the boot GDT and identity page tables that the 64-bit entry requires. */
 #include <asm/bootparam.h>
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
