@@ -146,6 +146,11 @@ enum virtio_transport_kind vm_config_vsock_transport(const struct vm_config *cfg
 /* Whole-config checks that need no KVM: files readable, memory within what
  * the host has.  0, or -1 with a reason in err. */
 int vm_config_validate(const struct vm_config *cfg, char *err, size_t errlen);
+/* A disk image: a regular file or block device, readable, and writable
+ * unless read_only (else rw_hint is added to the message); what names it in
+ * the message.  0, or -1 with a reason in err. */
+int vm_config_check_disk(const char *what, const char *path, bool read_only,
+			 const char *rw_hint, char *err, size_t errlen);
 /* path is a readable regular file; what names it in the message. */
 int vm_config_check_file(const char *what, const char *path, char *err, size_t errlen);
 int vm_config_validate_virtio(const struct vm_config *cfg, char *err, size_t errlen);

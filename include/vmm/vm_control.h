@@ -61,6 +61,10 @@ int vm_start(struct vm *vm, char *err, size_t errlen);
 struct vm_config *vm_config_before_boot(struct vm *vm, char *err, size_t errlen);
 /* The configuration, to read. */
 const struct vm_config *vm_get_config(const struct vm *vm);
+/* The configuration, for the settings that may change at any time, before
+ * or after the start (PUT /logger's and PUT /metrics' paths): not the VM's
+ * devices or boot source, which vm_config_before_boot guards. */
+struct vm_config *vm_config_any_time(struct vm *vm);
 /* The most vCPUs a VM may have on this host. */
 int vm_max_vcpus(const struct vm *vm);
 

@@ -8,8 +8,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -161,23 +159,6 @@ void api_patch_machine_config(struct vm *vm, const char *body, size_t len, struc
 
 /* ------------------------------------------------------------------ drives */
 
-/* Firecracker opens the backing file when the drive is configured; landlord
- * checks it can, so that a typo is this request's 400, not InstanceStart's. */
-static int check_drive_file(const char *path, bool ro, struct api_reply *r)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0 || access(path, ro ? R_OK : R_OK | W_OK) < 0) {
-		api_fault(r, HTTP_BAD_REQUEST, "path_on_host %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		api_fault(r, HTTP_BAD_REQUEST, "path_on_host %s: not a file or block device", path);
-		return -1;
-	}
-	return 0;
-}
-
 static bool drive_options_ok(json_t *root, struct api_reply *r)
 {
 	const char *cache = str(root, "cache_type"), *engine = str(root, "io_engine");
@@ -228,8 +209,13 @@ void api_put_drive(struct vm *vm, const char *body, size_t len, struct api_reply
 	if (strcmp(d.id, r->id))
 		api_fault(r, HTTP_BAD_REQUEST, "drive_id \"%s\" in the body differs from the "
 			  "path's \"%s\"", d.id, r->id);
-	else if (drive_options_ok(root, r) && check_drive_file(d.path, d.read_only, r) == 0) {
-		if (vm_config_put_drive(cfg, &d, err, sizeof(err)) < 0)
+	else if (drive_options_ok(root, r)) {
+		/* Firecracker opens the backing file when the drive is configured;
+		 * landlord checks it can, so that a typo is this request's 400,
+		 * not InstanceStart's. */
+		if (vm_config_check_disk("path_on_host", d.path, d.read_only, "", err,
+					 sizeof(err)) < 0 ||
+		    vm_config_put_drive(cfg, &d, err, sizeof(err)) < 0)
 			api_fault(r, HTTP_BAD_REQUEST, "%s", err);
 		else
 			r->status = HTTP_NO_CONTENT;
@@ -361,7 +347,7 @@ void api_put_logger(struct vm *vm, const char *body, size_t len, struct api_repl
 		{ "module", JSON_STRING, false },
 	};
 	/* The logger, unlike the VM, may be set up at any time. */
-	struct vm_config *cfg = (struct vm_config *)vm_get_config(vm);
+	struct vm_config *cfg = vm_config_any_time(vm);
 	enum log_level level = LOG_LEVEL_INFO;
 	const char *path, *name;
 	json_t *root = api_parse_body(body, len, f, sizeof(f) / sizeof(f[0]), r);

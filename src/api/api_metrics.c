@@ -56,7 +56,7 @@ void api_put_metrics(struct vm *vm, const char *body, size_t len, struct api_rep
 		api_fault(r, HTTP_BAD_REQUEST, INIT_FAILED "%s", err);
 	} else {
 		/* Kept in the configuration for GET /vm/config. */
-		struct vm_config *cfg = (struct vm_config *)vm_get_config(vm);
+		struct vm_config *cfg = vm_config_any_time(vm);
 
 		(void)vm_config_set_string(cfg, &cfg->metrics_path, c.path);
 		r->status = HTTP_NO_CONTENT;

@@ -448,21 +448,21 @@ enum virtio_transport_kind vm_config_vsock_transport(const struct vm_config *cfg
 	return cfg->vsock.transport_set ? cfg->vsock.transport : cfg->default_transport;
 }
 
-static int check_disk(const struct disk_config *d, char *err, size_t errlen)
+int vm_config_check_disk(const char *what, const char *path, bool read_only,
+			 const char *rw_hint, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (stat(d->path, &st) < 0) {
-		errf("disk %s: %s", d->path, strerror(errno));
+	if (stat(path, &st) < 0) {
+		errf("%s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		errf("disk %s: not a regular file or block device", d->path);
+		errf("%s %s: not a regular file or block device", what, path);
 		return -1;
 	}
-	if (access(d->path, d->read_only ? R_OK : R_OK | W_OK) < 0) {
-		errf("disk %s: %s%s", d->path, strerror(errno),
-		     d->read_only ? "" : " (add ,ro for a read-only disk)");
+	if (access(path, read_only ? R_OK : R_OK | W_OK) < 0) {
+		errf("%s %s: %s%s", what, path, strerror(errno), read_only ? "" : rw_hint);
 		return -1;
 	}
 	return 0;
@@ -473,7 +473,8 @@ int vm_config_validate_virtio(const struct vm_config *cfg, char *err, size_t err
 	int mmio = 0;
 
 	for (int i = 0; i < cfg->nr_disks; i++) {
-		if (check_disk(&cfg->disks[i], err, errlen) < 0)
+		if (vm_config_check_disk("disk", cfg->disks[i].path, cfg->disks[i].read_only,
+					 " (add ,ro for a read-only disk)", err, errlen) < 0)
 			return -1;
 		mmio += vm_config_disk_transport(cfg, i) == TRANSPORT_MMIO;
 	}

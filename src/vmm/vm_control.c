@@ -148,6 +148,11 @@ const struct vm_config *vm_get_config(const struct vm *vm)
 	return vm->cfg;
 }
 
+struct vm_config *vm_config_any_time(struct vm *vm)
+{
+	return vm->cfg;
+}
+
 int vm_max_vcpus(const struct vm *vm)
 {
 	return vm->kvm->max_vcpus < VM_MAX_CPUS ? vm->kvm->max_vcpus : VM_MAX_CPUS;

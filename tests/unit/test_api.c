@@ -147,6 +147,11 @@ const struct vm_config *vm_get_config(const struct vm *vm)
 	return &vm->cfg;
 }
 
+struct vm_config *vm_config_any_time(struct vm *vm)
+{
+	return &vm->cfg;
+}
+
 int vm_max_vcpus(const struct vm *vm)
 {
 	return 8;

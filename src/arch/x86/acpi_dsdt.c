@@ -91,32 +91,41 @@ dsdt_pci0(struct aml *a)
 		a->overflow = true;
 }
 
+/* Device (NAME) { _HID EISAID(hid), _UID uid, _CRS crs }: a legacy ISA
+ * device and the resources it decodes. */
+static void
+dsdt_isa_device(struct aml *a, const char *name, const char *hid, uint64_t uid,
+		const struct aml *crs)
+{
+	size_t pkg;
+
+	aml_byte(a, AML_EXT_OP);
+	aml_byte(a, AML_DEVICE_OP);
+	pkg = aml_pkg_begin(a);
+	aml_nameseg(a, name);
+	aml_name(a, "_HID");
+	aml_eisaid(a, hid);
+	aml_name(a, "_UID");
+	aml_integer(a, uid);
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs->buf, crs->len);
+	aml_pkg_end(a, pkg);
+	if (crs->overflow)
+		a->overflow = true;
+}
+
 /* Device (COM1): the 16550 at 0x3f8, IRQ 4, so 8250_pnp claims it. */
 static void
 dsdt_com1(struct aml *a)
 {
 	uint8_t crs[16];
 	struct aml r;
-	size_t pkg;
 
 	aml_init(&r, crs, sizeof(crs));
 	aml_res_io(&r, 0x3f8, 1, 8);
 	aml_res_irq_noflags(&r, 1u << 4);
 	aml_res_end(&r);
-
-	aml_byte(a, AML_EXT_OP);
-	aml_byte(a, AML_DEVICE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_nameseg(a, "COM1");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0501");
-	aml_name(a, "_UID");
-	aml_integer(a, 1);
-	aml_name(a, "_CRS");
-	aml_buffer(a, crs, r.len);
-	aml_pkg_end(a, pkg);
-	if (r.overflow)
-		a->overflow = true;
+	dsdt_isa_device(a, "COM1", "PNP0501", 1, &r);
 }
 
 /* Device (KBD0): the i8042 with its keyboard on IRQ 1, so that Linux's
@@ -127,27 +136,13 @@ dsdt_kbd(struct aml *a)
 {
 	uint8_t crs[32];
 	struct aml r;
-	size_t pkg;
 
 	aml_init(&r, crs, sizeof(crs));
 	aml_res_io(&r, PORT_I8042_DATA, 1, 1);
 	aml_res_io(&r, PORT_I8042_CMD, 1, 1);
 	aml_res_irq_noflags(&r, 1u << 1);
 	aml_res_end(&r);
-
-	aml_byte(a, AML_EXT_OP);
-	aml_byte(a, AML_DEVICE_OP);
-	pkg = aml_pkg_begin(a);
-	aml_nameseg(a, "KBD0");
-	aml_name(a, "_HID");
-	aml_eisaid(a, "PNP0303");
-	aml_name(a, "_UID");
-	aml_integer(a, 0);
-	aml_name(a, "_CRS");
-	aml_buffer(a, crs, r.len);
-	aml_pkg_end(a, pkg);
-	if (r.overflow)
-		a->overflow = true;
+	dsdt_isa_device(a, "KBD0", "PNP0303", 0, &r);
 }
 
 /* Device (Cnnn) { _HID "ACPI0007", _UID n }: the processor objects whose
