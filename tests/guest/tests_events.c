@@ -39,16 +39,25 @@ static void watchdog_start_10hz(void)
     lapic_timer_periodic(VEC_WATCHDOG, hz ? (u32)(hz / 10) : 10000000u);
 }
 
+/* ISA IRQ irq → vector on this CPU, through the GSI and polarity/trigger
+ * the MADT gives it; prints NAME_gsi= and the flags; returns the GSI. */
+static u32 route_isa_irq(u8 irq, u8 vector, irq_handler_t isr, const char *name)
+{
+    u32 gsi;
+    u16 flags;
+
+    acpi_isa_irq(irq, &gsi, &flags);
+    printk("%s_gsi=%u flags=0x%x\n", name, gsi, flags);
+    irq_set_handler(vector, isr);
+    if (ioapic_route_gsi(gsi, vector, lapic_id(), flags, 1) < 0)
+        test_fail("no IOAPIC serves GSI %u", gsi);
+    return gsi;
+}
+
 void test_echo(void)
 {
     lapic_init();
-    u32 gsi;
-    u16 flags;
-    acpi_isa_irq(4, &gsi, &flags);
-    printk("uart_gsi=%u flags=0x%x\n", gsi, flags);
-    irq_set_handler(VEC_UART, uart_isr);
-    if (ioapic_route_gsi(gsi, VEC_UART, lapic_id(), flags, 1) < 0)
-        test_fail("no IOAPIC serves GSI %u", gsi);
+    u32 gsi = route_isa_irq(4, VEC_UART, uart_isr, "uart");
 
     /* Watchdog: LAPIC timer at ~10 Hz; give up after ~60 s without a line. */
     watchdog_start_10hz();
@@ -316,13 +325,7 @@ void test_ctrlaltdel(void)
     lapic_init();
     kbd_setup_polled();
 
-    u32 gsi;
-    u16 flags;
-    acpi_isa_irq(1, &gsi, &flags);
-    printk("kbd_gsi=%u flags=0x%x\n", gsi, flags);
-    irq_set_handler(VEC_KBD, kbd_isr);
-    if (ioapic_route_gsi(gsi, VEC_KBD, lapic_id(), flags, 1) < 0)
-        test_fail("no IOAPIC serves GSI %u", gsi);
+    u32 gsi = route_isa_irq(1, VEC_KBD, kbd_isr, "kbd");
     watchdog_start_10hz();
     kbd_write_ctr(I8042_CTR_POLLED | I8042_CTR_KBDINT);
 

@@ -15,7 +15,7 @@ import time
 
 import cases_virtio
 from cases_api import Checker, call
-from checks import one_error_line
+from checks import ip, one_error_line
 
 SOCK = "{tmp}/firecracker.socket"
 BLK_ARGS = "console=ttyS0 reboot=k panic=1 test=virtio-blk transport=pci irq=msix"
@@ -168,18 +168,12 @@ CASES = {
 }
 
 
-def _ip(*args):
-    r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
-
-
 def prepare(name, ctx):
     if name == "fc-getting-started":
         # The guide's network step needs a tap (it too creates one with ip).
         ctx["tap"] = f"llfc{os.getpid()}"
-        _ip("tuntap", "add", "dev", ctx["tap"], "mode", "tap")
-        _ip("link", "set", ctx["tap"], "up")
+        ip("tuntap", "add", "dev", ctx["tap"], "mode", "tap")
+        ip("link", "set", ctx["tap"], "up")
     cases_virtio.prepare(name, ctx)   # disk0.img etc.: zeroed disks of DISK_SIZE
     os.rename(os.path.join(ctx["tmp"], "disk0.img"), os.path.join(ctx["tmp"], "rootfs.img"))
     if name == "fc-config-file":
@@ -196,7 +190,7 @@ def prepare(name, ctx):
 def check(name, ctx, out, err):
     problems = []
     if "tap" in ctx:
-        _ip("link", "del", ctx["tap"])
+        ip("link", "del", ctx["tap"])
     if os.path.exists(SOCK.format(**ctx)):
         problems.append("the API socket is still there after the VM exited")
     if name in ("fc-getting-started", "fc-config-file") and "TEST PASS" in out:

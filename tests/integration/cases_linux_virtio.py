@@ -20,6 +20,8 @@ import re
 import shutil
 import subprocess
 
+from checks import ip
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -97,8 +99,8 @@ def prepare(name, ctx):
     # A tap for the virtio-net device (Linux binds its driver and reads the
     # MAC; no traffic: that is cases_net.py's, with the test guest).
     ctx["tap"] = f"lllv{os.getpid()}"
-    _ip("tuntap", "add", "dev", ctx["tap"], "mode", "tap")
-    _ip("link", "set", ctx["tap"], "up")
+    ip("tuntap", "add", "dev", ctx["tap"], "mode", "tap")
+    ip("link", "set", ctx["tap"], "up")
     sizes = {role: size for role, _, size in DISKS}
     with open(os.path.join(tmp, "data.img"), "wb") as f:
         f.write(_pattern("landlord-data", sizes["data"]))
@@ -163,14 +165,8 @@ def _check_ext4(img):
     return problems
 
 
-def _ip(*args):
-    r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
-
-
 def check(name, ctx, out, err):
-    _ip("link", "del", ctx["tap"])
+    ip("link", "del", ctx["tap"])
     transport = name.rsplit("-", 1)[1]
     tmp = ctx["tmp"]
     problems = _check_inventory(transport, out)

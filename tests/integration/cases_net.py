@@ -19,7 +19,7 @@ import struct
 import subprocess
 import time
 
-from checks import one_error_line
+from checks import finish, ip, one_error_line
 
 ETHERTYPE = 0x88B5
 GUEST_MAC = bytes.fromhex("525400123456")
@@ -29,12 +29,6 @@ PING = b"landlord-ping" + bytes((i * 13 + 5) & 0xFF for i in range(700))
 PONG = b"landlord-pong" + PING[len(b"landlord-ping"):]
 PACKET_OUTGOING = 4
 TIMEOUT = 90            # seconds for a whole case (the guest is emulated)
-
-
-def _ip(*args):
-    r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-    if r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.strip()}")
 
 
 def _missing_privileges():
@@ -111,25 +105,15 @@ def _run_echo(name, ctx, landlord):
     problems, out, err = [], "", ""
     proc = None
     try:
-        _ip("tuntap", "add", "dev", ifname, "mode", "tap")
-        _ip("link", "set", ifname, "up")
+        ip("tuntap", "add", "dev", ifname, "mode", "tap")
+        ip("link", "set", ifname, "up")
         with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETHERTYPE)) as sock:
             sock.bind((ifname, ETHERTYPE))
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE)
             problems += _exchange(sock, proc, case, ctx, landlord, vm_name, ifname)
-        try:
-            o, e = proc.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            o, e = proc.communicate()
-            problems.append(f"landlord did not exit within {TIMEOUT}s")
-        out, err = o.decode(errors="replace"), e.decode(errors="replace")
-        if proc.returncode != 0:
-            problems.append(f"exit status {proc.returncode}, want 0")
-        for pat in case["out"]:
-            if not re.search(pat, out):
-                problems.append(f"stdout lacks /{pat}/")
+        more, out, err = finish(proc, TIMEOUT, case["out"])
+        problems += more
     except (OSError, RuntimeError, subprocess.SubprocessError) as ex:
         problems.append(f"{type(ex).__name__}: {ex}")
     finally:
@@ -138,7 +122,7 @@ def _run_echo(name, ctx, landlord):
             o, e = proc.communicate()
             out, err = out + o.decode(errors="replace"), err + e.decode(errors="replace")
         try:
-            _ip("link", "del", ifname)
+            ip("link", "del", ifname)
         except (OSError, RuntimeError, subprocess.SubprocessError) as ex:
             problems.append(f"cleanup: {ex}")
     return problems, out, err

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 
-from checks import one_error_line
+from checks import finish, one_error_line
 
 TIMEOUT = 80            # seconds for a whole case (the guest is emulated)
 HELLO = b"hello from the guest"
@@ -103,21 +103,11 @@ def _run(name, ctx, landlord):
             if conn:
                 problems += _host_initiated(path, proc, deadline)
                 problems += _guest_closes(conn, proc, deadline)
-            o, e = proc.communicate(timeout=max(1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            o, e = proc.communicate()
-            problems.append(f"landlord did not exit within {TIMEOUT}s")
         except OSError as ex:
             proc.kill()
-            o, e = proc.communicate()
             problems.append(f"{type(ex).__name__}: {ex}")
-    out, err = o.decode(errors="replace"), e.decode(errors="replace")
-    if proc.returncode != 0:
-        problems.append(f"exit status {proc.returncode}, want 0")
-    for pat in case["out"]:
-        if not re.search(pat, out):
-            problems.append(f"stdout lacks /{pat}/")
+        more, out, err = finish(proc, max(1, deadline - time.monotonic()), case["out"])
+        problems += more
     if os.path.exists(path):
         problems.append(f"{path} is still there after landlord exited")
     return problems, out, err
