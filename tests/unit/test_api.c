@@ -540,6 +540,12 @@ static void test_drives(void **state)
 	expectf(&vm, "PUT", "/drives/a_very_long_drive_id_here", 400, "drive_id",
 		"{\"drive_id\": \"a_very_long_drive_id_here\", \"path_on_host\": \"%s\", "
 		"\"is_root_device\": false}", a);
+	expectf(&vm, "PUT", "/drives/x", 400, "partuuid", "{\"drive_id\": \"x\", "
+		"\"path_on_host\": \"%s\", \"is_root_device\": false, \"partuuid\": "
+		"\"not-a-uuid\"}", a);
+	expectf(&vm, "PUT", "/drives/x", 400, "partuuid", "{\"drive_id\": \"x\", "
+		"\"path_on_host\": \"%s\", \"is_root_device\": false, \"partuuid\": "
+		"\"0123456789abcdef0123456789abcdef0123456789abcdef\"}", a);
 	expect(&vm, "PUT", "/drives/", "{}", 404, NULL);
 	expect(&vm, "PUT", "/drives/a/b", "{}", 404, NULL);
 	expect(&vm, "GET", "/drives/x", "", 405, "PUT");
@@ -729,11 +735,23 @@ static void test_config_file(void **state)
 	expect_config_file(&vm, "{\"boot-source\": ", "line 1");
 	expect_config_file(&vm, "{\"a\": 1, \"a\": 2}", "duplicate");
 	{
-		char err[256];
+		char err[256], path[128];
+		FILE *f;
 
 		assert_int_equal(api_apply_config_file(&vm, "/nonexistent.json", err,
 						       sizeof(err)), -1);
 		assert_non_null(strstr(err, "No such file"));
+		/* Larger than 1 MiB: refused before it is parsed. */
+		snprintf(path, sizeof(path), "%s/big.json", tmp_dir);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputc('{', f);
+		for (int i = 0; i < (1 << 20); i++)
+			fputc(' ', f);
+		fputc('}', f);
+		fclose(f);
+		assert_int_equal(api_apply_config_file(&vm, path, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "larger than"));
 	}
 	vm_config_free(&vm.cfg);
 	remove_tmp_dir();
