@@ -11,12 +11,14 @@
 #include <microhttpd.h>
 
 #include "api/api_internal.h"
+#include "api/mhd_lib.h"
 
 #define API_CONSOLE_PATH      "/landlord/console"
 #define API_CONSOLE_PROTOCOL  "landlord-console"
 
 struct api_console {
 	struct vm *vm;
+	const struct mhd_lib *mhd;
 	/* The connection whose 101 is queued but not sent yet: it holds the
 	 * console, so a second request in the meantime gets 409 too. */
 	struct MHD_Connection *reserved;

@@ -114,6 +114,8 @@ void pci_bus_destroy(struct pci_bus *pci);
  * Interrupt Line.  Returns the slot number or -1 (slot taken, window
  * full). */
 int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, int slot);
+/* One more than the highest slot in use (1: none but the host bridge). */
+int pci_bus_slots_used(struct pci_bus *pci);
 /* Take dev off the bus (its BARs stop decoding, its INTx drops). */
 void pci_bus_remove(struct pci_bus *pci, struct pci_device *dev);
 /* Register for 8 ports at PORT_PCI_CONFIG. */

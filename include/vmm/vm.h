@@ -85,6 +85,8 @@ int vm_boot(struct vm *vm, char *err, size_t errlen);
 
 /* vm_devices.c: create the devices and put them on the buses. */
 int vm_devices_create(struct vm *vm);
+/* The ACPI and MP tables, once every device is on its bus. */
+int vm_devices_write_tables(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 /* vm_console.c: console input to the guest's console device. */
 int vm_console_watch(struct vm *vm);

@@ -3,6 +3,8 @@
  * epoll fd is watched by the VM's event loop, a timer for MHD's own
  * deadlines (connection timeouts, connections still ready to be served),
  * request bodies collected under a size limit, and the deferred hard stop.
+ * The socket listens from the start; libmicrohttpd is loaded and the
+ * daemon started when the first client connects (mhd_lib.h says why).
  * The endpoints are in api_routes.c; the console's Upgrade in
  * api_console.c. */
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "api/api.h"
 #include "api/api_console.h"
 #include "api/api_internal.h"
+#include "api/mhd_lib.h"
 #include "base/event_loop.h"
 #include "base/log.h"
 #include "vmm/vm_control.h"
@@ -35,7 +38,9 @@
 struct api_server {
 	struct vm *vm;
 	struct event_loop *loop;
+	struct mhd_lib mhd;     /* loaded with the first client */
 	struct MHD_Daemon *daemon;
+	int listen_fd;          /* ours until the daemon takes it */
 	int mhd_epfd;           /* MHD's own epoll fd, watched by the loop */
 	int tick_fd;            /* timerfd: MHD_run at MHD's next deadline */
 	bool stop_pending;      /* a stop request's response has been sent */
@@ -52,7 +57,8 @@ struct api_request {
 	bool stop_after;
 };
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *r)
+static enum MHD_Result send_reply(const struct mhd_lib *m, struct MHD_Connection *c,
+				  struct api_reply *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -64,29 +70,29 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct api_reply *r)
 		r->body = NULL;
 	}
 	if (text)
-		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		resp = m->create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	else
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		resp = m->create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(text);
 		return MHD_NO;
 	}
 	if (text)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		m->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	if (r->allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-	ret = MHD_queue_response(c, r->status, resp);
-	MHD_destroy_response(resp);
+		m->add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	ret = m->queue_response(c, r->status, resp);
+	m->destroy_response(resp);
 	return ret;
 }
 
-static enum MHD_Result send_too_big(struct MHD_Connection *c)
+static enum MHD_Result send_too_big(const struct mhd_lib *m, struct MHD_Connection *c)
 {
 	struct api_reply r = { 0 };
 
 	api_fault(&r, 413,
 		  "the request body is larger than %u bytes", API_MAX_BODY);
-	return send_reply(c, &r);
+	return send_reply(m, c, &r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -99,8 +105,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	enum MHD_Result ret;
 
 	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl = s->mhd.lookup_connection_value(c, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
@@ -110,7 +116,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * (MHD then closes the connection). */
 		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
 			rq->too_big = true;
-			return send_too_big(c);
+			return send_too_big(&s->mhd, c);
 		}
 		return MHD_YES;
 	}
@@ -137,18 +143,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (rq->too_big)
-		return send_too_big(c);
+		return send_too_big(&s->mhd, c);
 	if (strcmp(url, API_CONSOLE_PATH) == 0) {
 		if (api_console_request(&s->console, c, method, version, &r, &ret))
 			return ret;
-		return send_reply(c, &r);
+		return send_reply(&s->mhd, c, &r);
 	}
 
 	api_route(s->vm, method, url, rq->body ? rq->body : "", rq->len, &r);
 	api_metrics_count(s->vm, method, url, r.status);
 	log_debug("API %s %s: %u", method, url, r.status);
 	rq->stop_after = r.stop_after;
-	ret = send_reply(c, &r);
+	ret = send_reply(&s->mhd, c, &r);
 	return ret;
 }
 
@@ -179,8 +185,8 @@ static void api_run(struct api_server *s)
 	struct itimerspec t = { 0 };
 	MHD_UNSIGNED_LONG_LONG ms;
 
-	MHD_run(s->daemon);
-	if (MHD_get_timeout(s->daemon, &ms) == MHD_YES) {
+	s->mhd.run(s->daemon);
+	if (s->mhd.get_timeout(s->daemon, &ms) == MHD_YES) {
 		if (ms >= API_TICK_S * 1000ull)
 			t.it_value.tv_sec = API_TICK_S;
 		else
@@ -308,13 +314,94 @@ static int bind_socket(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/* Load libmicrohttpd and start the daemon on our listening socket, its
+ * epoll fd and deadline timer on the event loop: 0, or -1 with err. */
+static int start_http(struct api_server *s, char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (mhd_lib_load(&s->mhd, err, errlen) < 0)
+		return -1;
+	s->daemon = s->mhd.start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE, 0, NULL, NULL,
+					on_request, s,
+					MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
+					MHD_OPTION_CONNECTION_LIMIT, API_CONN_LIMIT,
+					MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+					MHD_OPTION_END);
+	if (!s->daemon) {
+		snprintf(err, errlen, "cannot start the HTTP server");
+		return -1;
+	}
+	s->listen_fd = -1;      /* the daemon's now: MHD_stop_daemon closes it */
+	info = s->mhd.get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info || info->epoll_fd < 0) {
+		snprintf(err, errlen, "the HTTP server has no epoll fd");
+		return -1;
+	}
+	s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->tick_fd < 0) {
+		snprintf(err, errlen, "timerfd: %s", strerror(errno));
+		return -1;
+	}
+	if (el_add(s->loop, s->tick_fd, EPOLLIN, on_tick, s) < 0) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		close(s->tick_fd);
+		s->tick_fd = -1;
+		return -1;
+	}
+	if (el_add(s->loop, info->epoll_fd, EPOLLIN, on_mhd_ready, s) < 0) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		return -1;
+	}
+	s->mhd_epfd = info->epoll_fd;
+	return 0;
+}
+
+/* Undo start_http, whatever part of it was done: the daemon closes the
+ * listening socket and every connection. */
+static void stop_http(struct api_server *s)
+{
+	if (s->mhd_epfd >= 0)
+		el_remove(s->loop, s->mhd_epfd);
+	s->mhd_epfd = -1;
+	if (s->tick_fd >= 0) {
+		el_remove(s->loop, s->tick_fd);
+		close(s->tick_fd);
+	}
+	s->tick_fd = -1;
+	if (s->daemon)
+		s->mhd.stop_daemon(s->daemon);
+	s->daemon = NULL;
+	mhd_lib_unload(&s->mhd);
+}
+
+/* The first client: from now on libmicrohttpd serves the socket.  If it
+ * cannot, the API is off for good: the socket goes, so clients are told at
+ * once (ENOENT, ECONNREFUSED) instead of waiting. */
+static void on_first_client(void *opaque, int fd, uint32_t events)
+{
+	struct api_server *s = opaque;
+	char err[256];
+
+	el_remove(s->loop, s->listen_fd);
+	if (start_http(s, err, sizeof(err)) < 0) {
+		log_error("API socket %s: %s; the API is off", s->path, err);
+		stop_http(s);
+		if (s->listen_fd >= 0)
+			close(s->listen_fd);
+		s->listen_fd = -1;
+		unlink(s->path);
+		return;
+	}
+	api_run(s);
+}
+
 struct api_server *api_server_create(struct vm *vm, struct event_loop *loop,
 				     const char *path, char *err, size_t errlen)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
-	const union MHD_DaemonInfo *info;
-	struct itimerspec tick = { .it_value = { .tv_sec = API_TICK_S } };
-	int lfd;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -323,65 +410,34 @@ struct api_server *api_server_create(struct vm *vm, struct event_loop *loop,
 	s->vm = vm;
 	s->loop = loop;
 	s->console.vm = vm;
+	s->console.mhd = &s->mhd;
 	s->mhd_epfd = s->tick_fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 
-	lfd = bind_socket(path, err, errlen);
-	if (lfd < 0) {
+	s->listen_fd = bind_socket(path, err, errlen);
+	if (s->listen_fd < 0) {
 		free(s);
 		return NULL;
 	}
-	s->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE, 0, NULL, NULL, on_request, s,
-				     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
-				     MHD_OPTION_CONNECTION_LIMIT, API_CONN_LIMIT,
-				     MHD_OPTION_CONNECTION_TIMEOUT, API_CONN_TIMEOUT_S,
-				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				     MHD_OPTION_END);
-	if (!s->daemon) {
-		snprintf(err, errlen, "API socket %s: cannot start the HTTP server", path);
-		close(lfd);
-		goto fail;
-	}
-	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info || info->epoll_fd < 0) {
-		snprintf(err, errlen, "API socket %s: the HTTP server has no epoll fd", path);
-		goto fail;
-	}
-	s->mhd_epfd = info->epoll_fd;
-	s->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->tick_fd < 0 || timerfd_settime(s->tick_fd, 0, &tick, NULL) < 0) {
-		snprintf(err, errlen, "API timer: %s", strerror(errno));
-		goto fail;
-	}
-	if (el_add(loop, s->mhd_epfd, EPOLLIN, on_mhd_ready, s) < 0) {
+	if (el_add(loop, s->listen_fd, EPOLLIN, on_first_client, s) < 0) {
 		snprintf(err, errlen, "API: event loop: %s", strerror(errno));
-		s->mhd_epfd = -1;
-		goto fail;
-	}
-	if (el_add(loop, s->tick_fd, EPOLLIN, on_tick, s) < 0) {
-		snprintf(err, errlen, "API: event loop: %s", strerror(errno));
-		goto fail;
+		close(s->listen_fd);
+		unlink(path);
+		free(s);
+		return NULL;
 	}
 	return s;
-fail:
-	api_server_destroy(s);
-	return NULL;
 }
 
 void api_server_destroy(struct api_server *s)
 {
 	if (!s)
 		return;
-	if (s->mhd_epfd >= 0)
-		el_remove(s->loop, s->mhd_epfd);
-	if (s->tick_fd >= 0) {
-		el_remove(s->loop, s->tick_fd);
-		close(s->tick_fd);
+	if (s->listen_fd >= 0) {        /* no client came: still ours */
+		el_remove(s->loop, s->listen_fd);
+		close(s->listen_fd);
 	}
-	/* Closes the listening socket and every connection. */
-	if (s->daemon)
-		MHD_stop_daemon(s->daemon);
+	stop_http(s);
 	unlink(s->path);
 	free(s);
 }

@@ -47,7 +47,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
 	if (fd >= 0 && vm_console_attach(ac->vm, fd, (const uint8_t *)extra_in,
 					 extra_in_size) < 0)
 		close(fd);   /* the client sees the stream end at once */
-	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	ac->mhd->upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 	ac->kick = true;
 }
 
@@ -55,9 +55,9 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
 static bool check_request(struct api_console *ac, struct MHD_Connection *c,
 			  const char *method, const char *version, struct api_reply *r)
 {
-	const char *conn = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	const char *conn = ac->mhd->lookup_connection_value(c, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONNECTION);
-	const char *upg = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	const char *upg = ac->mhd->lookup_connection_value(c, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_UPGRADE);
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
@@ -92,15 +92,15 @@ bool api_console_request(struct api_console *ac, struct MHD_Connection *c,
 
 	if (!check_request(ac, c, method, version, r))
 		return false;
-	resp = MHD_create_response_for_upgrade(on_upgraded, ac);
-	if (!resp || MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE,
+	resp = ac->mhd->create_response_for_upgrade(on_upgraded, ac);
+	if (!resp || ac->mhd->add_response_header(resp, MHD_HTTP_HEADER_UPGRADE,
 					     API_CONSOLE_PROTOCOL) != MHD_YES) {
-		MHD_destroy_response(resp);
+		ac->mhd->destroy_response(resp);
 		api_fault(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		return false;
 	}
-	*ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	MHD_destroy_response(resp);
+	*ret = ac->mhd->queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	ac->mhd->destroy_response(resp);
 	if (*ret == MHD_YES)
 		ac->reserved = c;
 	return true;

@@ -490,6 +490,18 @@ int pci_bus_add(struct pci_bus *pci, struct pci_device *dev, int slot)
 	return ret;
 }
 
+int pci_bus_slots_used(struct pci_bus *pci)
+{
+	int used = 1;
+
+	pthread_mutex_lock(&pci->lock);
+	for (int slot = 1; slot < PCI_MAX_SLOTS; slot++)
+		if (pci->slots[slot])
+			used = slot + 1;
+	pthread_mutex_unlock(&pci->lock);
+	return used;
+}
+
 void pci_bus_remove(struct pci_bus *pci, struct pci_device *dev)
 {
 	if (dev == NULL || dev->bus != pci)

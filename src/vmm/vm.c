@@ -158,7 +158,7 @@ static int vm_create(struct vm *vm, char *err, size_t errlen)
 	/* These report their own failures; err stays empty. */
 	err[0] = '\0';
 	if (kvm_create_vm(vm->kvm) < 0 || map_memory(vm) < 0 || vm_devices_create(vm) < 0 ||
-	    vm_virtio_create(vm) < 0)
+	    vm_virtio_create(vm) < 0 || vm_devices_write_tables(vm) < 0)
 		return -1;
 	if (vm_virtio_cmdline(vm, cmdline, sizeof(cmdline)) < 0) {
 		snprintf(err, errlen, "the kernel command line is too long with the "

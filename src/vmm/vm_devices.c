@@ -31,7 +31,7 @@ static int put(struct vm *vm, struct bus *b, uint64_t base, uint64_t len,
 	return bus_register(b, base, len, fn, dev, name);
 }
 
-static int write_tables(struct vm *vm)
+int vm_devices_write_tables(struct vm *vm)
 {
 	const struct acpi_config acpi = {
 		.nr_cpus = vm->cfg->nr_cpus,
@@ -43,6 +43,7 @@ static int write_tables(struct vm *vm)
 		.reset_value = ACPI_RESET_VALUE,
 		.sci_irq = IRQ_ACPI_SCI,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
+		.pci_slots = (uint32_t)pci_bus_slots_used(vm->pci),
 	};
 	uint8_t *acpi_buf = gm_ptr(&vm->mem, LAYOUT_ACPI, LAYOUT_ACPI_SIZE);
 	uint8_t *mp_buf = gm_ptr(&vm->mem, LAYOUT_MPTABLE, LAYOUT_MPTABLE_SIZE);
@@ -86,7 +87,7 @@ int vm_devices_create(struct vm *vm)
 	    put(vm, &vm->pio, PORT_ACPI_PM, PORT_ACPI_PM_LEN, acpi_pm_io, vm->acpi_pm, "ACPI PM") < 0 ||
 	    put(vm, &vm->pio, PORT_PCI_CONFIG, 8, pci_config_io, vm->pci, "PCI config") < 0)
 		return -1;
-	return write_tables(vm);
+	return 0;
 }
 
 void vm_devices_destroy(struct vm *vm)

@@ -340,7 +340,20 @@ def check_concurrent(c, n=20):
         c.fail(f"{n} concurrent clients: {len(results)} answers, bad: {bad[:3]}")
 
 
-def check_socket(c, ctx):
+def mapped_http_library(pid):
+    """Whether libmicrohttpd is mapped into process pid."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libmicrohttpd" in f.read()
+
+
+def check_socket(c, ctx, proc):
+    # The HTTP library is loaded on the first client (include/api/mhd_lib.h):
+    # not before, and the first request is answered all the same.
+    if proc is not None and mapped_http_library(proc.pid):
+        c.fail("libmicrohttpd is loaded before any client connected")
+    c.expect("GET", "/", 200)
+    if proc is not None and not mapped_http_library(proc.pid):
+        c.fail("libmicrohttpd is not loaded after a request was answered")
     st = os.stat(c.path)
     if not stat.S_ISSOCK(st.st_mode) or stat.S_IMODE(st.st_mode) != 0o600:
         c.fail(f"socket mode {oct(st.st_mode)}, want a socket with 0600")
@@ -425,7 +438,7 @@ def run_checks(name, c, ctx, proc=None, read_out=None):
     elif name == "api-concurrent":
         check_concurrent(c)
     elif name == "api-socket":
-        check_socket(c, ctx)
+        check_socket(c, ctx, proc)
     elif name == "api-stop":
         check_stop(c, proc)
     elif name == "api-graceful-stop":

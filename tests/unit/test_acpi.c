@@ -35,6 +35,7 @@ default_config(int nr_cpus)
 		.reset_value = ACPI_RESET_VALUE,
 		.sci_irq = IRQ_ACPI_SCI,
 		.s5_slp_typ = ACPI_S5_SLP_TYP,
+		.pci_slots = 32,
 	};
 	return cfg;
 }
@@ -125,6 +126,21 @@ check_sleep_package(const uint8_t *p, const char *name, int typ)
 	return end;
 }
 
+/* Name (_PRT, Package { ... }) with four entries (INTA-INTD) for each PCI
+ * slot from 1 to slots - 1 (at most 31), none for slots <= 1. */
+static void
+check_prt(const uint8_t *t, size_t len, uint32_t slots)
+{
+	const uint8_t *p = memmem(t, len, "\x08_PRT\x12", 6);
+	size_t n;
+	uint32_t want = slots > 32 ? 31 * 4 : slots > 1 ? (slots - 1) * 4 : 0;
+
+	assert_non_null(p);
+	p += 6;
+	pkglen(p, &n);
+	assert_int_equal(p[n], want);                   /* NumElements */
+}
+
 /* The DSDT body is Name (_S0_), Name (_S5_), then Scope (_SB_) reaching
  * exactly to the end of the table. */
 static void
@@ -144,6 +160,7 @@ check_dsdt(const uint8_t *t, const struct acpi_config *cfg)
 	assert_non_null(memmem(t, len, "PCI0", 4));
 	assert_non_null(memmem(t, len, "COM1", 4));
 	assert_non_null(memmem(t, len, "\x5b\x82", 2));
+	check_prt(t, len, cfg->pci_slots);
 }
 
 static void
@@ -363,6 +380,20 @@ test_s5_values(void **state)
 	}
 }
 
+/* The _PRT follows the slots in use: none, a few, all 31, too many. */
+static void
+test_prt_slots(void **state)
+{
+	static const uint32_t slots[] = { 0, 1, 2, 5, 32, 40 };
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		struct acpi_config cfg = default_config(2);
+
+		cfg.pci_slots = slots[i];
+		check_all(*state, &cfg, 0);
+	}
+}
+
 /* Every size below what the tables need fails without touching the bytes
  * past size; the exact size works. */
 static void
@@ -427,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_cpus),
 		cmocka_unit_test(test_x2apic),
 		cmocka_unit_test(test_s5_values),
+		cmocka_unit_test(test_prt_slots),
 		cmocka_unit_test(test_too_small),
 		cmocka_unit_test(test_bad_config),
 	};

@@ -16,6 +16,7 @@ struct acpi_config {
 	uint8_t reset_value;
 	uint8_t sci_irq;
 	uint8_t s5_slp_typ;
+	uint32_t pci_slots;     /* _PRT entries for PCI slots 1..pci_slots-1 */
 };
 
 /* Build the tables into buf, which the guest sees at guest physical address
