@@ -15,6 +15,9 @@
 #define KERNEL_CS 0x10
 #define KERNEL_DS 0x18
 #define CODE32_CS 0x08
+#define USER_DS 0x20                /* DPL 3 data (user SS), RPL 3: 0x23 */
+#define USER_CS 0x28                /* DPL 3 64-bit code, RPL 3: 0x2b */
+#define TSS_SEL 0x30                /* 64-bit TSS (two slots), filled by user_mode_init() */
 #define MAX_CPUS 256
 #define AP_STACK_SIZE 1024
 
@@ -80,6 +83,11 @@ start64_common:
     pushq $1f
     lretq
 1:
+    /* The identity map below has U/S set everywhere (for run_user), so SMEP
+     * and SMAP, should the monitor have left them on, must be off. */
+    mov %cr4, %rax
+    and $~0x300000, %rax            /* CR4.SMEP (20), CR4.SMAP (21) */
+    mov %rax, %cr4
     /* Our own identity map of the first 4 GiB (see below). */
     mov $pml4, %eax
     mov %rax, %cr3
@@ -195,6 +203,76 @@ load_idt_limit0_and_ud2:
     jmp 3b
 
 /*
+ * u64 run_user_asm(u64 (*fn)(void *), void *arg, void *user_stack_top)
+ *
+ * Runs fn(arg) at CPL 3 and returns what it returned (see user.c). Saves the
+ * callee-saved registers and RFLAGS on this stack, points TSS.RSP0 just below
+ * them (exceptions and interrupts taken at CPL 3 land there), and IRETQs to
+ * user_trampoline at CPL 3 with IF 0 and IOPL 0: no port I/O, CLI or STI at
+ * CPL 3 (KVM's PVM backend ignores IOPL 3 there and raises #GP anyway, so
+ * IOPL 0 makes every host behave alike); user_kcall does those at CPL 0.
+ * The way back: user_trampoline ends in UD2 at user_exit_ud2; isr_dispatch
+ * recognises that #UD (CPL 3, that RIP) and calls user_resume(rax), which
+ * drops the exception frame by reloading the RSP saved here.
+ */
+    .text
+    .code64
+    .globl run_user_asm, user_resume, user_exit_ud2
+run_user_asm:
+    pushfq
+    push %rbx
+    push %rbp
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, user_kernel_rsp
+    mov %rsp, tss64 + 4             /* TSS.RSP0 */
+    pushq $(USER_DS | 3)            /* SS */
+    push %rdx                       /* RSP */
+    pushfq
+    pop %rax
+    and $~0x7200, %rax              /* IF off, IOPL 0, NT off */
+    push %rax                       /* RFLAGS */
+    pushq $(USER_CS | 3)            /* CS */
+    pushq $user_trampoline          /* RIP */
+    iretq                           /* RDI = fn, RSI = arg go through */
+
+user_trampoline:                    /* CPL 3; RSP = user_stack_top (16-aligned) */
+    mov %rdi, %rax
+    mov %rsi, %rdi
+    call *%rax
+user_exit_ud2:
+    ud2                             /* -> #UD at CPL 3 -> isr_dispatch -> user_resume */
+1:  jmp 1b
+
+/* u64 user_kcall(u64 (*fn)(void *), void *arg): called at CPL 3, runs fn(arg)
+ * at CPL 0 and returns its result (isr_dispatch does the call on the #UD and
+ * resumes after the UD2).  For what user mode cannot do itself: the serial
+ * console, verdicts. */
+    .globl user_kcall, user_kcall_ud2
+user_kcall:
+user_kcall_ud2:
+    ud2
+    ret
+
+user_resume:                        /* CPL 0, on the TSS.RSP0 stack; RDI = result */
+    mov %rdi, %rax
+    mov user_kernel_rsp, %rsp
+    mov $KERNEL_DS, %ecx            /* the CPU nulled SS (and IRETQ DS/ES) on the way */
+    mov %ecx, %ds
+    mov %ecx, %es
+    mov %ecx, %ss
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbp
+    pop %rbx
+    popfq                           /* the caller's IF */
+    ret
+
+/*
  * AP start-up. The real-mode part is copied to a page below 1 MiB (the SIPI
  * vector page); it switches to protected mode and far-jumps into this image.
  */
@@ -272,6 +350,11 @@ gdt:
     .quad 0x00cf9a000000ffff        /* 0x08 32-bit code, flat */
     .quad 0x00af9a000000ffff        /* 0x10 64-bit code */
     .quad 0x00cf92000000ffff        /* 0x18 data, flat */
+    .quad 0x00cff2000000ffff        /* 0x20 data, flat, DPL 3 (user) */
+    .quad 0x00affa000000ffff        /* 0x28 64-bit code, DPL 3 (user) */
+    .globl gdt_tss
+gdt_tss:
+    .quad 0, 0                      /* 0x30 64-bit TSS, written by user_mode_init() */
 gdt_end:
     .balign 8
     .word 0, 0, 0
@@ -296,26 +379,29 @@ null_idt_ptr:
 /*
  * Identity map of the first 4 GiB with 2 MiB pages; the top GiB (MMIO:
  * LAPIC, IOAPIC) is uncached. Built at assembly time: nothing to execute.
+ * Every entry has U/S set (0x4) so that code run at CPL 3 by run_user (user.c)
+ * can reach the image, its stacks, the DMA area and device MMIO; nothing in
+ * the guest relies on user pages being unreachable.
  */
     .section .data.pagetables, "aw"
     .balign 4096
 pml4:
-    .quad pdpt + 0x3
+    .quad pdpt + 0x7                /* P | RW | US */
     .fill 511, 8, 0
 pdpt:
-    .quad pd + 0x0000 + 0x3
-    .quad pd + 0x1000 + 0x3
-    .quad pd + 0x2000 + 0x3
-    .quad pd + 0x3000 + 0x3
+    .quad pd + 0x0000 + 0x7
+    .quad pd + 0x1000 + 0x7
+    .quad pd + 0x2000 + 0x7
+    .quad pd + 0x3000 + 0x7
     .fill 508, 8, 0
 pd:
     .set addr, 0
     .rept 1536
-    .quad addr + 0x83               /* P | RW | PS */
+    .quad addr + 0x87               /* P | RW | US | PS */
     .set addr, addr + 0x200000
     .endr
     .rept 512
-    .quad addr + 0x9b               /* P | RW | PWT | PCD | PS */
+    .quad addr + 0x9f               /* P | RW | US | PWT | PCD | PS */
     .set addr, addr + 0x200000
     .endr
 
@@ -334,6 +420,14 @@ ap_online:     .skip 4
     .balign 16
 ap_apic_ids:
     .skip MAX_CPUS * 4
+    /* run_user: the 64-bit TSS (only RSP0 is used) and the saved kernel RSP */
+    .globl tss64
+    .balign 16
+tss64:
+    .skip 104
+    .balign 8
+user_kernel_rsp:
+    .skip 8
 
     /* Stacks: never read before written, so not zeroed at start-up. */
     .section .noinit, "aw", @nobits

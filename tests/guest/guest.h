@@ -64,6 +64,12 @@ static inline u64 rdmsr(u32 msr)
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     return ((u64)hi << 32) | lo;
 }
+static inline u64 rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
 static inline u64 read_cr3(void)
 {
     u64 v;
@@ -144,6 +150,8 @@ void pic_disable(void);
 /* ---- timekeeping via PIT channel 2 (irq.c) ---- */
 /* Busy-waits for us microseconds; returns 0 on success, -1 if the PIT never counted down. */
 int udelay(u32 us);
+/* TSC ticks per second, timed against the PIT (best of three 10 ms runs); 0 on failure. */
+u64 tsc_hz_pit(void);
 
 /* ---- local APIC / IOAPIC (apic.c) ---- */
 #define LAPIC_ID 0x020
@@ -274,6 +282,23 @@ void test_virtio_blk_read(void);
 void test_virtio_rng(void);
 void test_virtio_console(void);
 void test_virtio_hostile(void);
+
+/* ---- user mode (user.c, run_user in entry.S) ---- */
+/* Runs fn(arg) at CPL 3 (IOPL 3, interrupts off, on a stack of its own) and
+ * returns its result at CPL 0.  See user.c. */
+u64 run_user(u64 (*fn)(void *), void *arg);
+/* 1 while running at CPL 3 (inside run_user). */
+int in_user_mode(void);
+/* From CPL 3: runs fn(arg) at CPL 0 and returns its result.  printk,
+ * test_pass and test_fail use it when called at CPL 3. */
+u64 user_kcall(u64 (*fn)(void *), void *arg);
+extern char user_kcall_ud2[];
+void user_mode_init(void);
+/* The UD2 that ends a run_user call, and the way back to its caller. */
+extern char user_exit_ud2[];
+NORETURN void user_resume(u64 result);
+extern const struct guest_test guest_tests_user[];
+extern const unsigned guest_tests_user_count;
 
 /* ---- symbols from entry.S ---- */
 extern char isr_stubs[];

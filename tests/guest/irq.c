@@ -43,6 +43,17 @@ void irq_set_handler(u8 vector, irq_handler_t h) { handlers[vector] = h; }
 void isr_dispatch(struct irq_frame *f)
 {
     u64 v = f->vector & 0xFF;
+    if (v == 6 && (f->cs & 3) == 3) {
+        /* run_user's function returned into its UD2: back to its caller */
+        if (f->rip == (u64)(uintptr_t)user_exit_ud2)
+            user_resume(f->rax);
+        /* user_kcall(fn, arg): fn(arg) here at CPL 0, result in RAX, resume after the UD2 */
+        if (f->rip == (u64)(uintptr_t)user_kcall_ud2) {
+            f->rax = ((u64(*)(void *))(uintptr_t)f->rdi)((void *)(uintptr_t)f->rsi);
+            f->rip += 2;
+            return;
+        }
+    }
     if (handlers[v]) {
         handlers[v](f);
         return;
@@ -107,4 +118,21 @@ int udelay(u32 us)
         }
     }
     return ok;
+}
+
+/* The TSC rate, timed against 10 ms of the PIT (udelay) three times; the
+ * shortest wins, since a delayed udelay (a descheduled vCPU, emulated
+ * polling) only ever makes the count larger.  0 if the PIT does not count. */
+u64 tsc_hz_pit(void)
+{
+    u64 best = 0;
+    for (int i = 0; i < 3; i++) {
+        u64 t0 = rdtsc();
+        if (udelay(10000) < 0)
+            return 0;
+        u64 hz = (rdtsc() - t0) * 100;
+        if (!best || hz < best)
+            best = hz;
+    }
+    return best;
 }

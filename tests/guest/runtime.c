@@ -202,8 +202,22 @@ static void vformat(struct sink *k, const char *fmt, va_list ap)
     }
 }
 
+static u64 kcall_puts(void *s)
+{
+    serial_puts(s);
+    return 0;
+}
+
 void vprintk(const char *fmt, va_list ap)
 {
+    if (in_user_mode()) {   /* CPL 3 (run_user): format here, print at CPL 0 */
+        char buf[512];
+        struct sink k = { buf, sizeof(buf), 0 };
+        vformat(&k, fmt, ap);
+        buf[k.len < sizeof(buf) ? k.len : sizeof(buf) - 1] = '\0';
+        user_kcall(kcall_puts, buf);
+        return;
+    }
     struct sink k = { 0, 0, 0 };
     vformat(&k, fmt, ap);
 }
@@ -320,12 +334,33 @@ u32 pci_cfg_read32(u8 bus, u8 dev, u8 fn, u8 off)
 
 NORETURN void halt_forever(void)
 {
+    if (in_user_mode())   /* HLT would #GP at CPL 3 */
+        for (;;)
+            cpu_relax();
     for (;;)
         __asm__ volatile("cli; hlt");
 }
 
+/* A verdict reached at CPL 3 (run_user) is given at CPL 0, through user_kcall. */
+static char user_verdict[512];
+
+static u64 kcall_pass(void *arg)
+{
+    (void)arg;
+    test_pass();
+}
+
+static u64 kcall_fail(void *msg)
+{
+    test_fail("%s", (const char *)msg);
+}
+
 NORETURN void test_pass(void)
 {
+    if (in_user_mode()) {
+        user_kcall(kcall_pass, 0);
+        halt_forever();
+    }
     irq_disable();
     printk("TEST PASS %s\n", current_test);
     acpi_poweroff();
@@ -333,6 +368,16 @@ NORETURN void test_pass(void)
 
 NORETURN void test_fail(const char *fmt, ...)
 {
+    if (in_user_mode()) {
+        struct sink k = { user_verdict, sizeof(user_verdict), 0 };
+        va_list ap;
+        va_start(ap, fmt);
+        vformat(&k, fmt, ap);
+        va_end(ap);
+        user_verdict[k.len < sizeof(user_verdict) ? k.len : sizeof(user_verdict) - 1] = '\0';
+        user_kcall(kcall_fail, user_verdict);
+        halt_forever();
+    }
     irq_disable();
     printk("TEST FAIL %s: ", current_test);
     va_list ap;
@@ -436,6 +481,12 @@ void guest_main(const u8 *bp, u32 pvh)
     for (unsigned i = 0; i < guest_tests_count; i++) {
         if (!strncmp(guest_tests[i].name, name, sizeof(name))) {
             guest_tests[i].run();
+            test_fail("test returned without a verdict");
+        }
+    }
+    for (unsigned i = 0; i < guest_tests_user_count; i++) {
+        if (!strncmp(guest_tests_user[i].name, name, sizeof(name))) {
+            guest_tests_user[i].run();
             test_fail("test returned without a verdict");
         }
     }

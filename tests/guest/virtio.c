@@ -332,6 +332,7 @@ static void vq_init_ring(struct vq *q, u16 index)
     q->covered = 0;
     q->irq_mark = 0;
     q->irqs = 0;
+    q->quiet = 0;
     q->free_head = 0;
     memset(q->chain_len, 0, sizeof(q->chain_len));
 }
@@ -511,11 +512,22 @@ int vq_get_used(struct vq *q, u32 *len)
     q->free_head = (u16)id;
     q->num_free = (u16)(q->num_free + n);
     q->chain_len[id] = 0;
-    if (q->event_idx_on)
-        *(volatile u16 *)&q->avail->ring[q->size] = q->last_used;   /* used_event */
+    if (q->event_idx_on)   /* used_event: the next one, or (quiet) never */
+        *(volatile u16 *)&q->avail->ring[q->size] = (u16)(q->last_used - (q->quiet ? 1 : 0));
     if (len)
         *len = l;
     return (int)id;
+}
+
+void vq_quiet(struct vdev *d, struct vq *q, int on)
+{
+    volatile struct vring_avail *av = q->avail;
+    q->quiet = on;
+    if (q->event_idx_on)
+        *(volatile u16 *)&av->ring[q->size] = (u16)(q->last_used - (on ? 1 : 0));
+    else
+        av->flags = (on || d->irq == VIRQ_POLL) ? VRING_AVAIL_F_NO_INTERRUPT : 0;
+    vmb();   /* before the driver looks at the used ring again */
 }
 
 struct used_wait {

@@ -77,6 +77,7 @@ struct vq {
     u16 covered;      /* used entries below this were announced by an interrupt */
     volatile u32 irqs; /* interrupts that may have been for this queue */
     u32 irq_mark;     /* irqs when covered was taken */
+    int quiet;        /* vq_quiet: the driver polls, the device should not interrupt */
 };
 
 struct vdev {
@@ -163,6 +164,13 @@ int vq_add_indirect(struct vq *q, const struct vbuf *b, int n, struct vring_desc
 void vq_notify(struct vdev *d, struct vq *q);
 /* Publishes what was added and notifies the device unless it suppressed it. */
 void vq_kick(struct vdev *d, struct vq *q);
+/* Asks the device not to interrupt for this queue (on) while the driver
+ * polls it, e.g. at CPL 3 where interrupts are off: VRING_AVAIL_F_NO_INTERRUPT,
+ * or with EVENT_IDX a used_event one behind the last used entry taken (the
+ * device would interrupt only after 65535 more).  Turning it off restores
+ * the normal state; do that with nothing in flight (a completion that came
+ * in while quiet was announced by no interrupt). */
+void vq_quiet(struct vdev *d, struct vq *q, int on);
 /* Takes one used entry: returns its head (and *len), or -1 when none. */
 int vq_get_used(struct vq *q, u32 *len);
 /* Waits (bounded, ~ms milliseconds) for a used entry and, with interrupts,
