@@ -153,8 +153,6 @@ static void pit_reinject_off(struct kvm *k)
 int kvm_create_vm(struct kvm *k)
 {
 	uint64_t identity = LAYOUT_IDENTITY_MAP;
-	/* KVM emulates port 0x61 too, which PIT calibration reads. */
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 
 	/* KVM_CREATE_VM may be interrupted (EINTR) by a signal arriving while
 	 * it sets up; like any interrupted call it is simply made again. */
@@ -177,6 +175,14 @@ int kvm_create_vm(struct kvm *k)
 		log_error_errno("KVM_SET_IDENTITY_MAP_ADDR");
 		return -1;
 	}
+	return kvm_irq_routing_init(k);
+}
+
+int kvm_create_irqchip(struct kvm *k)
+{
+	/* KVM emulates port 0x61 too, which PIT calibration reads. */
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		log_error_errno("KVM_CREATE_IRQCHIP");
 		return -1;
@@ -186,7 +192,7 @@ int kvm_create_vm(struct kvm *k)
 		return -1;
 	}
 	pit_reinject_off(k);
-	return kvm_irq_routing_init(k);
+	return 0;
 }
 
 void kvm_destroy_vm(struct kvm *k)

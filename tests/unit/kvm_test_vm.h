@@ -1,5 +1,5 @@
 /* A tiny real KVM VM for unit tests of the interrupt plumbing: the VM with
- * its irqchip (kvm_create_vm), 1 MiB of RAM at 0 and one vCPU in real mode
+ * its irqchip (kvm_create_vm, kvm_create_irqchip), 1 MiB of RAM at 0 and one vCPU in real mode
  * that runs a few bytes of code and halts.  A guest write is the only way
  * to trigger an ioeventfd, and the vCPU's local APIC is where an MSI lands.
  * Tests call tvm_open and skip when it fails (no /dev/kvm). */
@@ -70,7 +70,7 @@ static inline int tvm_open(struct tvm *t)
 		t->ram = NULL;
 		goto fail;
 	}
-	if (kvm_set_memory(&t->k, 0, 0, TVM_RAM, t->ram) < 0)
+	if (kvm_set_memory(&t->k, 0, 0, TVM_RAM, t->ram) < 0 || kvm_create_irqchip(&t->k) < 0)
 		goto fail;
 	t->vcpu_fd = ioctl(t->k.vm_fd, KVM_CREATE_VCPU, 0);
 	if (t->vcpu_fd < 0)
