@@ -125,17 +125,21 @@ class Bench:
             for mem, size, tag in (("128M", 128 * MIB, "128"), ("4G", 4096 * MIB, "4g")):
                 for name, cmd in (("landlord", self.landlord("test=echo", mem)),
                                   ("microvm", self.qemu("microvm", "test=echo", mem))):
-                    hwm, guest = self.at_rest(cmd, size)
+                    hwm, guest, files = self.at_rest(cmd, size)
                     self.add(("hwm" + tag, name), hwm / 1024.0)
                     self.add(("touched" + tag, name), guest / 1024.0)
                     self.add(("own" + tag, name), (hwm - guest) / 1024.0)
+                    if tag == "128":
+                        self.add(("files128", name), files / 1024.0)
             # landlord loads its HTTP library (libmicrohttpd and the TLS stack it links)
             # when the API socket gets its first client: measured too, after one request
             sock = os.path.join(self.out, "api.sock")
-            hwm, guest = self.at_rest(self.landlord("test=echo", "128M", ("--api-sock", sock)),
+            hwm, guest, files = self.at_rest(self.landlord("test=echo", "128M",
+                                                           ("--api-sock", sock)),
                                       128 * MIB, api_sock=sock)
             self.add(("hwm-api128", "landlord"), hwm / 1024.0)
             self.add(("own-api128", "landlord"), (hwm - guest) / 1024.0)
+            self.add(("files-api128", "landlord"), files / 1024.0)
             print(f"  memory: round {r + 1}/{self.a.rounds}", end="\r", flush=True)
         print()
 
@@ -146,7 +150,8 @@ class Bench:
         carries over across execve) and the Rss of its guest RAM mapping (guest_ram_rss);
         then send the line; the run must end with TEST PASS and status 0.  With api_sock,
         GET /landlord/info is sent to that API socket (and answered) before the reading.
-        Returns (peak RSS, guest RAM Rss) in KiB."""
+        Returns (peak RSS, guest RAM Rss, RssFile: pages of the binary and its libraries,
+        which processes mapping the same files share) in KiB."""
         errpath = os.path.join(self.out, "rest.err")
         with open(errpath, "wb") as err:
             p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
@@ -167,7 +172,9 @@ class Bench:
             if api_sock:
                 api_get(api_sock, "/landlord/info")
             with open(f"/proc/{p.pid}/status") as f:
-                hwm = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+                status = f.read()
+            hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+            files = int(re.search(r"RssFile:\s+(\d+) kB", status).group(1))
             guest = guest_ram_rss(p.pid, mem_bytes)
             rest, _ = p.communicate(b"bench\n", timeout=timeout)
             out += rest
@@ -180,7 +187,7 @@ class Bench:
             errtext = open(errpath, "rb").read().decode("latin-1")
             raise RunError(f"{' '.join(cmd)}\n  exit status {p.returncode}\n"
                            f"  stdout: {text[-800:]!r}\n  stderr: {errtext[-800:]!r}")
-        return hwm, guest
+        return hwm, guest, files
 
     def exits(self):
         n = self.a.exits
@@ -324,8 +331,10 @@ class Bench:
                      "for a line on the serial port; the guest's work is done. While it idles "
                      "the bench reads the monitor's peak RSS (`VmHWM`, /proc/PID/status) and "
                      "the guest-touched memory: the `Rss` of the guest RAM mapping in "
-                     "/proc/PID/smaps (the one anonymous mapping the size of the configured "
-                     "memory: landlord's guest RAM mmap, QEMU's RAM block), i.e. every guest "
+                     "/proc/PID/smaps (the anonymous memory the size of the configured "
+                     "memory: landlord's guest RAM mmap, which smaps shows in two pieces as "
+                     "only the part above 2 MiB is advised for huge pages, and QEMU's RAM "
+                     "block), i.e. every guest "
                      "page that the guest or the monitor (loading the ELF, boot tables, "
                      "firmware) wrote, in whole 2 MiB pages where transparent huge pages back "
                      "it. Neither monitor gives guest RAM back during a run, so that Rss is "
@@ -347,6 +356,12 @@ class Bench:
                          f"{self.cell('hwm-api128', 'landlord', '{:.2f}')} | | |")
                 L.append("| 128 MiB | **peak RSS − guest-touched, API in use** | "
                          f"{self.cell('own-api128', 'landlord', '{:.2f}')} | | |")
+                L.append("| 128 MiB | of the RSS: file pages (binary, libraries), API not in use | "
+                         f"{self.cell('files128', 'landlord', '{:.2f}')} | "
+                         f"{self.cell('files128', 'microvm', '{:.2f}')} | "
+                         f"{self.ratio('files128', 'landlord', 'microvm')} |")
+                L.append("| 128 MiB | of the RSS: file pages (binary, libraries), API in use | "
+                         f"{self.cell('files-api128', 'landlord', '{:.2f}')} | | |")
                 L.append("")
                 L.append("landlord's API socket listens from the start, but the HTTP library "
                          "(Debian's libmicrohttpd, which links GnuTLS, p11-kit, nettle, gmp, "
@@ -354,7 +369,9 @@ class Bench:
                          "connects (include/api/mhd_lib.h). The rows above are VMs nobody has "
                          "talked to; the \"API in use\" rows are the same VM after one "
                          "`GET /landlord/info` on its socket (same rounds, not interleaved "
-                         "with QEMU, which has no such phase).")
+                         "with QEMU, which has no such phase). File pages (`RssFile`) are "
+                         "counted in every process's RSS but held once in memory for all "
+                         "the processes that map the same library.")
             L.append("")
         if ("exit-io", "landlord") in self.samples:
             L.append(f"## Exit cost: µs per guest write handled in user space\n")
