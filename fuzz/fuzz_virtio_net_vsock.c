@@ -2,7 +2,8 @@
  * by a hostile guest and a hostile host at once.
  *
  *   clang -fsanitize=fuzzer,address,undefined -Iinclude
- *         fuzz/fuzz_virtio_net_vsock.c (the sources in fuzz/run.sh)
+ *         fuzz/fuzz_virtio_net_vsock.c fuzz/fuzz_virtio_harness.c
+ *         (and the sources in fuzz/run.sh)
  *
  * Per input, everything is built afresh, as the unit tests do it: 2 MiB of
  * guest RAM, an event loop, an MMIO bus with virtio-net (its "tap" one end
@@ -10,7 +11,9 @@
  * (its Unix socket in a per-process temporary directory, with host
  * listeners at uds_path_1234 and _1235 for guest-initiated connections)
  * one page above.  Everything is torn down at the end: no state, no fd
- * carried to the next input (FUZZ_FD_CHECK=1 checks the fd count).
+ * carried to the next input (FUZZ_FD_CHECK=1 checks the fd count).  That
+ * machine and the harness's driver view of the queues are in
+ * fuzz_virtio_harness.c; the program and its operations are here.
  *
  * The input is a program: each operation is one opcode byte and its
  * arguments, read from the input (zeros once it runs out), at most
@@ -29,58 +32,30 @@
  * frame the device writes to the tap must be an Ethernet frame it may
  * send (14 .. VIRTIO_NET_MAX_FRAME bytes). */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "arch/x86/layout.h"
 #include "base/bytes.h"
-#include "base/event_loop.h"
-#include "base/guest_mem.h"
 #include "base/log.h"
 #include "devices/bus.h"
-#include "devices/irq.h"
 #include "virtio/virtio.h"
-#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_vsock.h"
 #include "virtio/virtqueue.h"
 
+#include "fuzz_virtio_harness.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define RAM        (2ULL << 20)
-#define RING_AREA  0x40000ULL            /* rings below, buffers above */
 #define MAX_OPS    200
-#define NDEV       2
-#define DEV_NET    0
-#define DEV_VSOCK  1
-#define NQ         3
-#define NHOST      12                    /* host-side stream sockets */
-#define CID        3
-#define GPORT_A    1234                  /* uds_path_1234 listens */
-#define GPORT_B    1235
-#define HOST_PORT0 (1u << 30)            /* the first port vsock_conn.c hands out */
-
-/* virtio-mmio registers (4.2.2) */
-enum {
-	R_MAGIC = 0x000, R_VERSION = 0x004, R_DEVICE_ID = 0x008, R_VENDOR_ID = 0x00c,
-	R_DEV_FEAT = 0x010, R_DEV_FEAT_SEL = 0x014, R_DRV_FEAT = 0x020,
-	R_DRV_FEAT_SEL = 0x024, R_QUEUE_SEL = 0x030, R_QUEUE_NUM_MAX = 0x034,
-	R_QUEUE_NUM = 0x038, R_QUEUE_READY = 0x044, R_QUEUE_NOTIFY = 0x050,
-	R_INT_STATUS = 0x060, R_INT_ACK = 0x064, R_STATUS = 0x070, R_DESC_LO = 0x080,
-	R_DESC_HI = 0x084, R_AVAIL_LO = 0x090, R_AVAIL_HI = 0x094, R_USED_LO = 0x0a0,
-	R_USED_HI = 0x0a4, R_SHM_SEL = 0x0ac, R_CONFIG_GEN = 0x0fc, R_CONFIG = 0x100,
-};
 
 static const uint16_t regs[] = {
 	R_MAGIC, R_VERSION, R_DEVICE_ID, R_VENDOR_ID, R_DEV_FEAT, R_DEV_FEAT_SEL,
@@ -92,99 +67,8 @@ static const uint16_t regs[] = {
 
 static const uint32_t widths[8] = { 4, 4, 4, 1, 2, 8, 3, 4 };
 
-/* ---- the input ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct rd *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t u16(struct rd *r)
-{
-	return (uint16_t)(u8(r) | u8(r) << 8);
-}
-
-static uint32_t u32(struct rd *r)
-{
-	return (uint32_t)u16(r) | (uint32_t)u16(r) << 16;
-}
-
-/* len bytes of the input (zeros past its end). */
-static void bytes(struct rd *r, uint8_t *dst, size_t len)
-{
-	size_t k = len < r->n ? len : r->n;
-
-	memcpy(dst, r->p, k);
-	memset(dst + k, 0, len - k);
-	r->p += k;
-	r->n -= k;
-}
-
-/* ---- the machine ---- */
-
-/* The harness's driver view of one queue (as the unit tests' td_queue). */
-struct hq {
-	uint16_t size;
-	uint64_t desc, avail, used;
-	uint16_t avail_idx, used_seen, next_desc;
-};
-
-struct irq_sink {
-	int level;
-};
-
-struct machine {
-	struct guest_mem gm;
-	struct event_loop el;
-	struct bus bus;
-	struct irq_sink irq[NDEV];
-	struct irq_line line[NDEV];
-	struct virtio_dev *dev[NDEV];
-	struct virtio_mmio *mmio[NDEV];
-	struct hq q[NDEV][NQ];
-	uint64_t heap;
-	int peer;                      /* the host end of the tap */
-	int glisten[2];                /* uds_path_1234, _1235 */
-	int host[NHOST];               /* clients of uds_path and accepted ones */
-};
-
-static char dir[64], uds[96], gpath[2][112];
 static bool fd_check, verbose;
 static uint8_t big[70000];         /* frames, socket bytes */
-
-static const uint64_t base[NDEV] = { LAYOUT_VIRTIO_MMIO, LAYOUT_VIRTIO_MMIO + 0x1000 };
-static const int nqueues[NDEV] = { 2, 3 };
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
-
-static void sink_irq(void *opaque, uint32_t gsi, int level)
-{
-	struct irq_sink *s = opaque;
-
-	check(level == 0 || level == 1);
-	s->level = level;
-	(void)gsi;
-}
-
-static void cleanup_dir(void)
-{
-	unlink(gpath[0]);
-	unlink(gpath[1]);
-	unlink(uds);
-	rmdir(dir);
-}
 
 /* Seeds, written into an empty corpus directory on the first run: a
  * driver that brings each device up and moves data both ways, so the
@@ -282,13 +166,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_set(&ls);
 	/* A write to a socket whose peer is gone raises SIGPIPE; a tap's does not. */
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "/tmp/llfz-vsock.XXXXXX");
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(uds, sizeof(uds), "%s/v.sock", dir);
-	snprintf(gpath[0], sizeof(gpath[0]), "%s_%d", uds, GPORT_A);
-	snprintf(gpath[1], sizeof(gpath[1]), "%s_%d", uds, GPORT_B);
-	atexit(cleanup_dir);
+	harness_init();
 	fd_check = getenv("FUZZ_FD_CHECK") != NULL;
 	verbose = getenv("FUZZ_VERBOSE") != NULL;
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -296,297 +174,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int unix_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int machine_init(struct machine *m)
-{
-	char err[256];
-	int sv[2];
-
-	memset(m, 0, sizeof(*m));
-	m->peer = m->glisten[0] = m->glisten[1] = -1;
-	for (int i = 0; i < NHOST; i++)
-		m->host[i] = -1;
-	m->heap = RING_AREA;
-	if (gm_map(&m->gm, RAM, LAYOUT_PCI_HOLE) < 0)
-		abort();
-	if (el_init(&m->el) < 0)
-		abort();
-	bus_init(&m->bus, "mmio");
-	for (int i = 0; i < NDEV; i++)
-		m->line[i] = (struct irq_line){ .set = sink_irq, .opaque = &m->irq[i],
-						.gsi = (uint32_t)(5 + i) };
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-		abort();
-	struct virtio_net_config nc = { .ifname = "fuzz0", .fd = sv[0],
-					.mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
-	m->dev[DEV_NET] = virtio_net_create(&nc, &m->gm, &m->el, err, sizeof(err));
-	if (!m->dev[DEV_NET])
-		abort();
-	m->peer = sv[1];
-
-	struct virtio_vsock_config vc = { .guest_cid = CID, .uds_path = uds };
-	m->dev[DEV_VSOCK] = virtio_vsock_create(&vc, &m->gm, &m->el, err, sizeof(err));
-	if (!m->dev[DEV_VSOCK]) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	for (int i = 0; i < NDEV; i++) {
-		m->mmio[i] = virtio_mmio_create(m->dev[i], &m->bus, NULL, base[i], &m->line[i],
-						err, sizeof(err));
-		if (!m->mmio[i])
-			abort();
-	}
-	m->glisten[0] = unix_listen(gpath[0]);
-	m->glisten[1] = unix_listen(gpath[1]);
-	return 0;
-}
-
-/* FUZZ_VERBOSE=1: what each input did, to see that the seeds get far. */
-static void report(struct machine *m)
-{
-	struct virtio_net_stats ns;
-	struct virtio_vsock_stats vs;
-
-	virtio_net_get_stats(m->dev[DEV_NET], &ns);
-	virtio_vsock_get_stats(m->dev[DEV_VSOCK], &vs);
-	fprintf(stderr, "net: rx %llu tx %llu rx_dropped %llu tx_errors %llu; vsock: "
-		"host %llu guest %llu rst %llu to_host %llu to_guest %llu open %u\n",
-		(unsigned long long)ns.rx_frames, (unsigned long long)ns.tx_frames,
-		(unsigned long long)ns.rx_dropped, (unsigned long long)ns.tx_errors,
-		(unsigned long long)vs.conns_host, (unsigned long long)vs.conns_guest,
-		(unsigned long long)vs.rst_sent, (unsigned long long)vs.bytes_to_host,
-		(unsigned long long)vs.bytes_to_guest, vs.conns_open);
-}
-
-static void machine_fini(struct machine *m)
-{
-	for (int i = 0; i < NDEV; i++)
-		virtio_mmio_destroy(m->mmio[i]);
-	virtio_net_destroy(m->dev[DEV_NET]);
-	virtio_vsock_destroy(m->dev[DEV_VSOCK]);
-	if (m->peer >= 0)
-		close(m->peer);
-	for (int i = 0; i < 2; i++) {
-		if (m->glisten[i] >= 0)
-			close(m->glisten[i]);
-		unlink(gpath[i]);
-	}
-	for (int i = 0; i < NHOST; i++)
-		if (m->host[i] >= 0)
-			close(m->host[i]);
-	el_close(&m->el);
-	gm_unmap(&m->gm);
-}
-
-/* ---- guest side ---- */
-
-static uint32_t rd32(struct machine *m, int dev, uint32_t off)
-{
-	uint8_t d[4] = { 0 };
-
-	bus_access(&m->bus, base[dev] + off, d, 4, false);
-	return get_le32(d);
-}
-
-static void wr32(struct machine *m, int dev, uint32_t off, uint32_t v)
-{
-	uint8_t d[4];
-
-	put_le32(d, v);
-	bus_access(&m->bus, base[dev] + off, d, 4, true);
-}
-
-/* Run the loop's ready handlers once, without blocking (el_run's body). */
-static void pump(struct machine *m, int rounds)
-{
-	struct epoll_event evs[16];
-
-	for (int k = 0; k < rounds; k++) {
-		int n = epoll_wait(m->el.epfd, evs, 16, 0);
-
-		if (n <= 0)
-			return;
-		for (int i = 0; i < n; i++) {
-			struct el_watch *w = evs[i].data.ptr;
-
-			if (w->fd >= 0)
-				w->fn(w->opaque, w->fd, evs[i].events);
-		}
-	}
-}
-
-/* Guest memory for buffers, above the rings; wraps around when full. */
-static uint64_t alloc(struct machine *m, uint64_t len)
-{
-	uint64_t gpa = (m->heap + 7) & ~7ULL;
-
-	if (len > RAM - RING_AREA)
-		len = RAM - RING_AREA;
-	if (gpa + len > RAM)
-		gpa = RING_AREA;
-	m->heap = gpa + len;
-	return gpa;
-}
-
-static uint8_t *host(struct machine *m, uint64_t gpa, uint64_t len)
-{
-	return gm_ptr(&m->gm, gpa, len);
-}
-
-/* Driver bring-up (Linux's virtio_mmio probe, then virtio_dev_probe),
- * with the input choosing features, sizes, ring addresses and how far
- * to go. */
-static void op_init(struct machine *m, struct rd *r)
-{
-	uint8_t a = u8(r), how = u8(r);
-	int dev = a & 1;
-	uint64_t offered, want;
-
-	(void)rd32(m, dev, R_MAGIC);
-	(void)rd32(m, dev, R_VERSION);
-	(void)rd32(m, dev, R_DEVICE_ID);
-	wr32(m, dev, R_STATUS, 0);
-	wr32(m, dev, R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr32(m, dev, R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr32(m, dev, R_DEV_FEAT_SEL, 1);
-	offered = (uint64_t)rd32(m, dev, R_DEV_FEAT) << 32;
-	wr32(m, dev, R_DEV_FEAT_SEL, 0);
-	offered |= rd32(m, dev, R_DEV_FEAT);
-	/* Mostly everything offered; sometimes a mask (VERSION_1 kept or not). */
-	want = offered;
-	if (how & 1)
-		want &= (uint64_t)u32(r) | (how & 2 ? 1ULL << VIRTIO_F_VERSION_1 : 0);
-	wr32(m, dev, R_DRV_FEAT_SEL, 1);
-	wr32(m, dev, R_DRV_FEAT, (uint32_t)(want >> 32));
-	wr32(m, dev, R_DRV_FEAT_SEL, 0);
-	wr32(m, dev, R_DRV_FEAT, (uint32_t)want);
-	wr32(m, dev, R_STATUS, rd32(m, dev, R_STATUS) | VIRTIO_STATUS_FEATURES_OK);
-
-	for (int q = 0; q < nqueues[dev]; q++) {
-		struct hq *h = &m->q[dev][q];
-		uint8_t s = u8(r);
-		uint64_t slot = (uint64_t)(dev * NQ + q) * 0x2000;  /* 8 KiB each: size 256 fits */
-
-		if ((how & 4) && q == (how >> 6) % nqueues[dev])
-			continue;                       /* leave one queue off */
-		memset(h, 0, sizeof(*h));
-		h->size = (uint16_t)(1u << (s % 9));  /* 1 .. 256 */
-		if (s & 0x80)
-			h->size = (uint16_t)u16(r);     /* anything, even a refused size */
-		if (how & 8) {
-			/* The input's own ring addresses, anywhere. */
-			h->desc = u32(r);
-			h->avail = u32(r);
-			h->used = u32(r);
-			if (s & 0x40)
-				h->used |= (uint64_t)u8(r) << 32;
-		} else {
-			h->desc = slot;
-			h->avail = slot + 0x1000;
-			h->used = slot + 0x1400;
-		}
-		if (h->desc < RING_AREA && h->desc + 0x2000 <= RING_AREA)
-			memset(host(m, slot, 0x2000), 0, 0x2000);
-		wr32(m, dev, R_QUEUE_SEL, (uint32_t)q);
-		(void)rd32(m, dev, R_QUEUE_NUM_MAX);
-		wr32(m, dev, R_QUEUE_NUM, h->size);
-		wr32(m, dev, R_DESC_LO, (uint32_t)h->desc);
-		wr32(m, dev, R_DESC_HI, (uint32_t)(h->desc >> 32));
-		wr32(m, dev, R_AVAIL_LO, (uint32_t)h->avail);
-		wr32(m, dev, R_AVAIL_HI, (uint32_t)(h->avail >> 32));
-		wr32(m, dev, R_USED_LO, (uint32_t)h->used);
-		wr32(m, dev, R_USED_HI, (uint32_t)(h->used >> 32));
-		wr32(m, dev, R_QUEUE_READY, 1);
-		/* What the device took (a refused size leaves its own). */
-		h->size = (uint16_t)(rd32(m, dev, R_QUEUE_READY) ? h->size : 0);
-	}
-	if (!(how & 0x10))
-		wr32(m, dev, R_STATUS, rd32(m, dev, R_STATUS) | VIRTIO_STATUS_DRIVER_OK);
-	if (!(how & 0x20))
-		pump(m, 4);
-}
-
-/* A queue the harness may post to: set up and a power of two. */
-static struct hq *postable(struct machine *m, int dev, int q)
-{
-	struct hq *h = &m->q[dev][q % nqueues[dev]];
-
-	if (h->size == 0 || (h->size & (h->size - 1)) || h->size > 256)
-		return NULL;
-	if (!host(m, h->desc, 16ULL * h->size) || !host(m, h->avail, 6 + 2ULL * h->size + 2))
-		return NULL;
-	return h;
-}
-
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-/* Write a chain into the descriptor table (or, indirect, into a table in
- * the heap that one descriptor points to) and publish it: td_post. */
-static uint16_t post(struct machine *m, struct hq *h, const struct buf *b, int n, bool indirect)
-{
-	uint8_t *desc = host(m, h->desc, 16ULL * h->size);
-	uint8_t *avail = host(m, h->avail, 6 + 2ULL * h->size);
-	uint16_t head = h->next_desc;
-
-	if (indirect) {
-		uint64_t t = alloc(m, 16ULL * (uint64_t)n);
-		uint8_t *tp = host(m, t, 16ULL * (uint64_t)n);
-
-		for (int i = 0; i < n; i++) {
-			uint8_t *e = tp + 16 * i;
-
-			put_le64(e, b[i].gpa);
-			put_le32(e + 8, b[i].len);
-			put_le16(e + 12, (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
-						    (b[i].write ? VRING_DESC_F_WRITE : 0)));
-			put_le16(e + 14, (uint16_t)(i + 1));
-		}
-		put_le64(desc + 16 * head, t);
-		put_le32(desc + 16 * head + 8, 16u * (uint32_t)n);
-		put_le16(desc + 16 * head + 12, VRING_DESC_F_INDIRECT);
-		put_le16(desc + 16 * head + 14, 0);
-		h->next_desc = (uint16_t)((head + 1) % h->size);
-	} else {
-		if (n > h->size)
-			n = h->size;
-		for (int i = 0; i < n; i++) {
-			uint16_t idx = (uint16_t)((head + i) % h->size);
-			uint8_t *e = desc + 16 * idx;
-
-			put_le64(e, b[i].gpa);
-			put_le32(e + 8, b[i].len);
-			put_le16(e + 12, (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
-						    (b[i].write ? VRING_DESC_F_WRITE : 0)));
-			put_le16(e + 14, (uint16_t)((idx + 1) % h->size));
-		}
-		h->next_desc = (uint16_t)((head + n) % h->size);
-	}
-	put_le16(avail + 4 + 2 * (h->avail_idx % h->size), head);
-	h->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	put_le16(avail + 2, h->avail_idx);
-	return head;
-}
+/* ---- guest side (the driver it builds on: fuzz_virtio_harness.c) ---- */
 
 static void kick(struct machine *m, int dev, int q)
 {
