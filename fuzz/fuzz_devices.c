@@ -25,6 +25,7 @@
 #include "devices/acpi_pm.h"
 #include "devices/bus.h"
 #include "devices/i8042.h"
+#include "devices/i8254.h"
 #include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/uart.h"
@@ -75,6 +76,7 @@ static const uint16_t ports[] = {
 	0x608, 0x609, 0x60a, 0x60b, 0x60c, 0x60d, 0x60e, 0x60f,
 	0xcf8, 0xcf9, 0xcfa, 0xcfb, 0xcfc, 0xcfd, 0xcfe, 0xcff,
 	0x3f7, 0x400, 0x5f, 0x65, 0x6f, 0x72, 0x5ff, 0x610, 0xcf7, 0xd00,
+	0x40, 0x41, 0x42, 0x43, 0x3f, 0x44,
 };
 
 static const uint32_t widths[8] = { 1, 2, 4, 8, 1, 0, 3, 9 };
@@ -142,6 +144,7 @@ struct machine {
 	struct sink sink;
 	struct uart *uart;
 	struct i8042 *kbd;
+	struct i8254 *pit;
 	struct rtc *rtc;
 	struct acpi_pm *pm;
 	struct pci_bus *pci;
@@ -158,11 +161,12 @@ static int machine_init(struct machine *m)
 	bus_init(&m->pio, "pio");
 	m->uart = uart_create(&irq, sink_tx, &m->sink);
 	m->kbd = i8042_create(&pc);
+	m->pit = i8254_create(NULL, &irq, NULL, NULL);
 	m->rtc = rtc_create();
 	m->pm = acpi_pm_create(&pc);
 	bus_init(&m->mmio, "mmio");
 	m->pci = pci_bus_create(&m->mmio, NULL);
-	if (!m->uart || !m->kbd || !m->rtc || !m->pm || !m->pci)
+	if (!m->uart || !m->kbd || !m->pit || !m->rtc || !m->pm || !m->pci)
 		return -1;
 	dummy_pci_init(&m->dummy);
 	if (pci_bus_add(m->pci, &m->dummy, -1) != 1)
@@ -180,7 +184,10 @@ static int machine_init(struct machine *m)
 	if (m->vp == NULL)
 		return -1;
 	if (bus_register(&m->pio, PORT_COM1, 8, uart_io, m->uart, "uart") ||
-	    bus_register(&m->pio, PORT_I8042_DATA, 5, i8042_io, m->kbd, "i8042") ||
+	    bus_register(&m->pio, PORT_I8042_DATA, 1, i8042_io, m->kbd, "i8042") ||
+	    bus_register(&m->pio, PORT_I8042_CMD, 1, i8042_status_io, m->kbd, "i8042") ||
+	    bus_register(&m->pio, PORT_I8254, PORT_I8254_LEN, i8254_io, m->pit, "pit") ||
+	    bus_register(&m->pio, PORT_SPEAKER, 1, i8254_port61_io, m->pit, "port 0x61") ||
 	    bus_register(&m->pio, PORT_RTC, 2, rtc_io, m->rtc, "rtc") ||
 	    bus_register(&m->pio, PORT_ACPI_PM, PORT_ACPI_PM_LEN, acpi_pm_io, m->pm, "pm") ||
 	    bus_register(&m->pio, PORT_PCI_CONFIG, 8, pci_config_io, m->pci, "pci"))
@@ -192,6 +199,7 @@ static void machine_fini(struct machine *m)
 {
 	uart_destroy(m->uart);
 	i8042_destroy(m->kbd);
+	i8254_destroy(m->pit);
 	rtc_destroy(m->rtc);
 	acpi_pm_destroy(m->pm);
 	virtio_pci_destroy(m->vp);

@@ -14,7 +14,7 @@ declare -A deps=(
 	[fuzz_cpu_features]="src/arch/x86/cpuid.c"
 	[fuzz_virtqueue]="src/virtio/virtqueue.c src/base/guest_mem.c"
 	[fuzz_api_config]="src/api/api_config.c src/api/api_json.c src/vmm/config.c src/vmm/config_put.c src/vmm/config_virtio.c src/base/size.c src/base/log.c"
-	[fuzz_devices]="src/devices/bus.c src/devices/uart.c src/devices/i8042.c src/devices/rtc.c src/devices/acpi_pm.c src/devices/pci.c src/virtio/virtio_pci.c src/virtio/virtio_pci_msix.c src/virtio/virtio.c src/virtio/virtqueue.c src/kvm/kvm_irq.c src/base/guest_mem.c src/base/event_loop.c src/base/log.c"
+	[fuzz_devices]="src/devices/bus.c src/devices/uart.c src/devices/i8042.c src/devices/i8254.c src/devices/i8254_count.c src/devices/rtc.c src/devices/acpi_pm.c src/devices/pci.c src/virtio/virtio_pci.c src/virtio/virtio_pci_msix.c src/virtio/virtio.c src/virtio/virtqueue.c src/kvm/kvm_irq.c src/base/guest_mem.c src/base/event_loop.c src/base/log.c"
 	[fuzz_virtio_net_vsock]="fuzz/fuzz_virtio_harness.c src/virtio/virtio_net.c src/virtio/virtio_vsock.c src/virtio/vsock_packet.c src/virtio/vsock_conn.c src/virtio/virtio_mmio.c src/virtio/virtio.c src/virtio/virtqueue.c src/devices/bus.c src/kvm/kvm_irq.c src/base/guest_mem.c src/base/event_loop.c src/base/log.c"
 )
 

@@ -16,8 +16,12 @@ void i8042_destroy(struct i8042 *k);
 /* The keyboard's interrupt line (ISA IRQ 1, edge-triggered); without one
  * the keyboard works polled only.  Call before the vCPUs start. */
 void i8042_set_irq(struct i8042 *k, const struct irq_line *irq);
-/* Register for ports 0x60 (offset 0) .. 0x64 (offset 4), len 5. */
+/* Ports 0x60 (offset 0) .. 0x64 (offset 4); 0x61-0x63 are not the
+ * controller's and read as nothing.  A VM registers it for port 0x60 only
+ * and i8042_status_io for 0x64, leaving 0x61 to the PIT (i8254.h). */
 void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+/* Port 0x64 (offset 0): status on reads, commands on writes. */
+void i8042_status_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
 enum i8042_keys_result {
 	I8042_KEYS_QUEUED,

@@ -1,6 +1,6 @@
 /* The KVM system and VM file descriptors: open /dev/kvm, check the API and
  * every capability landlord relies on, create a VM with an in-kernel
- * irqchip and PIT, and register guest RAM. */
+ * irqchip, and register guest RAM. */
 #ifndef LANDLORD_KVM_KVM_H
 #define LANDLORD_KVM_KVM_H
 
@@ -42,9 +42,8 @@ void kvm_close(struct kvm *k);
 
 /* Create the VM: TSS and identity-map pages. */
 int kvm_create_vm(struct kvm *k);
-/* The in-kernel irqchip (PIC, IOAPIC, LAPICs) and PIT: after the guest
- * memory is in place (memory slots set first make the start measurably
- * quicker: see vm.c), before the vCPUs. */
+/* The in-kernel irqchip (PIC, IOAPIC, LAPICs), no PIT (devices/i8254.h):
+ * after the guest memory is in place (see vm.c), before the vCPUs. */
 int kvm_create_irqchip(struct kvm *k);
 void kvm_destroy_vm(struct kvm *k);
 

@@ -53,8 +53,10 @@ struct vm {
 	struct irq_line pci_intx[2];      /* GSI_PCI_INTX_A, _B */
 	struct irq_line sci_irq;          /* the ACPI SCI */
 	struct irq_line kbd_irq;          /* ISA IRQ 1, the i8042 keyboard */
+	struct irq_line pit_irq;          /* ISA IRQ 0, the PIT's channel 0 */
 	struct uart *uart;
 	struct i8042 *i8042;
+	struct i8254 *pit;
 	struct rtc *rtc;
 	struct acpi_pm *acpi_pm;
 	struct pci_bus *pci;

@@ -477,8 +477,7 @@ static void i8042_byte(struct i8042 *k, uint64_t off, uint8_t *val, bool is_writ
 		break;
 	default:
 		/* Ports 0x61-0x63 are not the controller's (0x61 is system
-		 * control port B, handled by KVM's in-kernel PIT when there is
-		 * one); they read as nothing there. */
+		 * control port B, the PIT's: i8254.c); they read as nothing. */
 		if (!is_write)
 			*val = 0xff;
 		break;
@@ -509,6 +508,13 @@ void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool i
 	pthread_mutex_unlock(&k->lock);
 	if (reset)
 		power_request(&k->power, POWER_RESET);
+}
+
+void i8042_status_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	/* An offset past the one port stays out of range after the shift. */
+	i8042_io(opaque, offset <= UINT64_MAX - OFF_STATUS ? offset + OFF_STATUS : UINT64_MAX,
+		 data, len, is_write);
 }
 
 /* ---- host key presses ---- */

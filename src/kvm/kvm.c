@@ -19,7 +19,6 @@ static const struct {
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS" },
@@ -131,25 +130,6 @@ void kvm_close(struct kvm *k)
 	k->msr_list = NULL;
 }
 
-/*
- * The PIT starts in "reinject" mode: ticks the guest missed are delivered
- * later, for old guests that count ticks to keep time.  Linux on KVM keeps
- * time with kvmclock and needs none of it, and KVM's api.rst recommends
- * !reinject unless a guest relies on it.  Reinject mode hooks notifiers
- * whose removal waits for SRCU grace periods, paid here or, left on, when
- * the VM is torn down, where it costs more: start to exit of the bench's
- * tiny guest took 26.0 ms switched off here, 33.6 ms left on, and 38.0 ms
- * switched off on a thread once the vCPUs ran (medians of 40 interleaved
- * runs on the PVM host).  A host where the switch fails keeps reinjecting.
- */
-static void pit_reinject_off(struct kvm *k)
-{
-	struct kvm_reinject_control rc = { .pit_reinject = 0 };
-
-	if (ioctl(k->vm_fd, KVM_REINJECT_CONTROL, &rc) < 0)
-		log_warn_errno("KVM_REINJECT_CONTROL: the PIT keeps reinjecting missed ticks");
-}
-
 int kvm_create_vm(struct kvm *k)
 {
 	uint64_t identity = LAYOUT_IDENTITY_MAP;
@@ -180,18 +160,12 @@ int kvm_create_vm(struct kvm *k)
 
 int kvm_create_irqchip(struct kvm *k)
 {
-	/* KVM emulates port 0x61 too, which PIT calibration reads. */
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-
+	/* No in-kernel PIT: landlord's is in user space (devices/i8254.h
+	 * says why). */
 	if (ioctl(k->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
 		log_error_errno("KVM_CREATE_IRQCHIP");
 		return -1;
 	}
-	if (ioctl(k->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		log_error_errno("KVM_CREATE_PIT2");
-		return -1;
-	}
-	pit_reinject_off(k);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
+#include "devices/i8254.h"
 #include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/uart.h"
@@ -73,6 +74,8 @@ int vm_devices_create(struct vm *vm)
 	vm->kbd_irq = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = I8042_IRQ_KBD };
 	if (vm->i8042)
 		i8042_set_irq(vm->i8042, &vm->kbd_irq);
+	vm->pit_irq = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = I8254_IRQ };
+	vm->pit = i8254_create(&vm->loop, &vm->pit_irq, NULL, NULL);
 	vm->rtc = rtc_create();
 	vm->acpi_pm = acpi_pm_create(&vm->power);
 	vm->sci_irq = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = IRQ_ACPI_SCI };
@@ -82,7 +85,10 @@ int vm_devices_create(struct vm *vm)
 	vm->pci_intx[1] = (struct irq_line){ .set = kvm_irq_line, .opaque = vm->kvm, .gsi = GSI_PCI_INTX_B };
 	vm->pci = pci_bus_create(&vm->mmio, vm->pci_intx);
 	if (put(vm, &vm->pio, PORT_COM1, 8, uart_io, vm->uart, "COM1") < 0 ||
-	    put(vm, &vm->pio, PORT_I8042_DATA, 5, i8042_io, vm->i8042, "i8042") < 0 ||
+	    put(vm, &vm->pio, PORT_I8042_DATA, 1, i8042_io, vm->i8042, "i8042") < 0 ||
+	    put(vm, &vm->pio, PORT_I8042_CMD, 1, i8042_status_io, vm->i8042, "i8042") < 0 ||
+	    put(vm, &vm->pio, PORT_I8254, PORT_I8254_LEN, i8254_io, vm->pit, "PIT") < 0 ||
+	    put(vm, &vm->pio, PORT_SPEAKER, 1, i8254_port61_io, vm->pit, "port 0x61") < 0 ||
 	    put(vm, &vm->pio, PORT_RTC, 2, rtc_io, vm->rtc, "RTC") < 0 ||
 	    put(vm, &vm->pio, PORT_ACPI_PM, PORT_ACPI_PM_LEN, acpi_pm_io, vm->acpi_pm, "ACPI PM") < 0 ||
 	    put(vm, &vm->pio, PORT_PCI_CONFIG, 8, pci_config_io, vm->pci, "PCI config") < 0)
@@ -96,6 +102,8 @@ void vm_devices_destroy(struct vm *vm)
 		uart_destroy(vm->uart);
 	if (vm->i8042)
 		i8042_destroy(vm->i8042);
+	if (vm->pit)
+		i8254_destroy(vm->pit);
 	if (vm->rtc)
 		rtc_destroy(vm->rtc);
 	if (vm->acpi_pm)
@@ -104,6 +112,7 @@ void vm_devices_destroy(struct vm *vm)
 		pci_bus_destroy(vm->pci);
 	vm->uart = NULL;
 	vm->i8042 = NULL;
+	vm->pit = NULL;
 	vm->rtc = NULL;
 	vm->acpi_pm = NULL;
 	vm->pci = NULL;

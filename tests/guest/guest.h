@@ -145,6 +145,7 @@ void pic_disable(void);
 #define VEC_WATCHDOG 0x42
 #define VEC_SCI 0x43
 #define VEC_KBD 0x44
+#define VEC_PIT 0x45
 #define VEC_SPURIOUS 0xFF
 
 /* ---- timekeeping via PIT channel 2 (irq.c) ---- */

@@ -311,6 +311,7 @@ void test_smp(void);
 void test_echo(void);              /* tests_events.c */
 void test_powerbutton(void);
 void test_ctrlaltdel(void);
+void test_pit_irq(void);
 
 const struct guest_test guest_tests[] = {
     { "hello", test_hello },
@@ -320,6 +321,7 @@ const struct guest_test guest_tests[] = {
     { "mptable", test_mptable },
     { "smp", test_smp },
     { "timer", test_timer },
+    { "pit-irq", test_pit_irq },
     { "pci", test_pci },
     { "rtc", test_rtc },
     { "echo", test_echo },

@@ -45,6 +45,8 @@ CASES = {
                   out=[r"cpus_online=4", r"TEST PASS smp"]),
     "timer": dict(args=["--kernel", "{elf}", "--cmdline", "test=timer"],
                   out=[r"ticks=\d+", r"TEST PASS timer"]),
+    "pit-irq": dict(args=["--kernel", "{elf}", "--cmdline", "test=pit-irq"],
+                    out=[r"pit_periodic_irqs=\d+", r"pit_oneshot_irqs=1", r"TEST PASS pit-irq"]),
     "pci": dict(args=["--kernel", "{elf}", "--cmdline", "test=pci"],
                 out=[r"pci: 00:00\.0 [0-9a-f]{{4}}:[0-9a-f]{{4}} class=0600", r"TEST PASS pci"]),
     "rtc": dict(args=["--kernel", "{elf}", "--cmdline", "test=rtc"],
