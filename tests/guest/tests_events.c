@@ -404,15 +404,16 @@ void test_pit_irq(void)
     if (periodic < 10 || periodic > 100)
         test_fail("%u periodic IRQ 0s in 50 ms at 1 kHz", periodic);
 
-    /* One-shot in 10 ms.  A periodic tick may already be pending in the
-     * irqchip: let it in during the first 3 ms, then count. */
-    pit_channel0(0, 11932);
+    /* One-shot in 30 ms.  A periodic tick may already be pending in the
+     * irqchip: let it in during the first 3 ms, then count (a vCPU held
+     * up for 27 ms in between would be needed to lose the one-shot). */
+    pit_channel0(0, 35795);
     irq_enable();
     udelay(3000);
     irq_disable();
     pit_irqs = 0;
     irq_enable();
-    udelay(37000);
+    udelay(57000);
     irq_disable();
     u32 oneshot = pit_irqs;
     printk("pit_oneshot_irqs=%u\n", oneshot);
