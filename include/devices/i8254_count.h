@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NSEC_PER_SEC 1000000000ull
+#include "base/clock.h"   /* NSEC_PER_SEC */
 
 /* Whole ticks in ns nanoseconds. */
 uint64_t i8254_ns_to_ticks(uint64_t ns);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/clock.h"   /* clock_mono_ns: the connections' deadlines */
 #include "virtio/virtio_vsock.h"
 
 enum vconn_state {
@@ -92,7 +93,6 @@ void vsock_host_listen(struct vsock_host *h, bool on);
 /* Close every connection (device reset). */
 void vsock_host_close_all(struct vsock_host *h);
 
-uint64_t vsock_now_ns(void);
 /* Re-arm the timer for the earliest deadline. */
 void vsock_host_arm_timer(struct vsock_host *h);
 

@@ -2,9 +2,9 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/event_loop.h"
 
 int el_init(struct event_loop *el)
@@ -85,21 +85,13 @@ void el_remove(struct event_loop *el, int fd)
  */
 #define EL_POLL_NS 32000u
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int el_run(struct event_loop *el)
 {
 	struct epoll_event evs[16];
 	uint64_t poll_until = 0;
 
 	while (!el->quit) {
-		bool polling = poll_until && now_ns() < poll_until;
+		bool polling = poll_until && clock_mono_ns() < poll_until;
 		int n = epoll_wait(el->epfd, evs, 16, polling ? 0 : -1);
 
 		if (n < 0) {
@@ -116,7 +108,7 @@ int el_run(struct event_loop *el)
 			if (w->fd >= 0)
 				w->fn(w->opaque, w->fd, evs[i].events);
 		}
-		poll_until = now_ns() + EL_POLL_NS;
+		poll_until = clock_mono_ns() + EL_POLL_NS;
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "devices/i8254_count.h"
 
 /* KVM's min_timer_period_us default is 200: guests tested on KVM live with
@@ -123,12 +124,7 @@ struct i8254 {
 
 static uint64_t pit_now(const struct i8254 *p)
 {
-	struct timespec ts;
-
-	if (p->clock)
-		return p->clock(p->clock_opaque);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+	return p->clock ? p->clock(p->clock_opaque) : clock_mono_ns();
 }
 
 /* ---- one channel ---- */

@@ -12,6 +12,7 @@
  * not initialised yet).  A pass over the ring is bounded, and when the
  * bound cuts it short the device signals its own notify eventfd so the
  * rest runs after whatever else the event loop has waiting. */
+#include "base/clock.h"
 #include "base/log.h"
 #include "virtio/virtio_rng.h"
 
@@ -32,7 +33,6 @@
 #define RNG_CHUNK_MIN    64            /* don't trickle out tiny fills */
 #define RNG_RETRY_NS     10000000LL    /* getrandom EAGAIN: try again in 10 ms */
 #define RNG_MIN_WAIT_NS  1000000LL     /* shortest token wait: 1 ms */
-#define NSEC             1000000000ULL
 
 struct virtio_rng {
 	struct virtio_dev dev;
@@ -49,32 +49,24 @@ struct virtio_rng {
 	counter_t ctr[VIRTIO_RNG_CTR_NR];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
 /* Credit the tokens earned since last_ns.  last_ns moves on only by the
  * time the whole tokens stand for, so a fraction earned between two close
  * calls is not lost. */
 static void rng_refill(struct virtio_rng *r)
 {
-	uint64_t now = now_ns(), elapsed = now - r->last_ns, add;
+	uint64_t now = clock_mono_ns(), elapsed = now - r->last_ns, add;
 
-	if (r->tokens >= r->rate || elapsed >= NSEC) {
+	if (r->tokens >= r->rate || elapsed >= NSEC_PER_SEC) {
 		r->tokens = r->rate;
 		r->last_ns = now;
 		return;
 	}
 	/* elapsed < 1e9 and rate <= 2^34 (VIRTIO_RNG_MAX_RATE): both this
-	 * product and add * NSEC below stay under 2^64. */
-	add = elapsed * r->rate / NSEC;
+	 * product and add * NSEC_PER_SEC below stay under 2^64. */
+	add = elapsed * r->rate / NSEC_PER_SEC;
 	if (add == 0)
 		return;
-	r->last_ns += add * NSEC / r->rate;
+	r->last_ns += add * NSEC_PER_SEC / r->rate;
 	r->tokens += add;
 	if (r->tokens >= r->rate) {
 		r->tokens = r->rate;
@@ -86,8 +78,8 @@ static void rng_arm_timer(struct virtio_rng *r, uint64_t ns)
 {
 	struct itimerspec its = { 0 };
 
-	its.it_value.tv_sec = (time_t)(ns / NSEC);
-	its.it_value.tv_nsec = (long)(ns % NSEC);
+	its.it_value.tv_sec = (time_t)(ns / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(ns % NSEC_PER_SEC);
 	timerfd_settime(r->timer_fd, 0, &its, NULL);
 }
 
@@ -147,7 +139,7 @@ static bool rng_serve(struct virtio_rng *r, uint64_t *budget)
 
 		rng_refill(r);
 		if (r->tokens < need) {
-			uint64_t wait = (need - r->tokens) * NSEC / r->rate;
+			uint64_t wait = (need - r->tokens) * NSEC_PER_SEC / r->rate;
 
 			rng_arm_timer(r, wait < RNG_MIN_WAIT_NS ? RNG_MIN_WAIT_NS : wait);
 			counter_inc(&r->ctr[VIRTIO_RNG_CTR_ENTROPY_RATE_LIMITER_THROTTLED]);
@@ -263,7 +255,7 @@ struct virtio_dev *virtio_rng_create(const struct guest_mem *mem, struct event_l
 	r->dev.loop = loop;
 	r->rate = min_u64(bytes_per_sec, VIRTIO_RNG_MAX_RATE);
 	r->tokens = r->rate;
-	r->last_ns = now_ns();
+	r->last_ns = clock_mono_ns();
 	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->timer_fd < 0) {
 		snprintf(err, errlen, "virtio-rng: timerfd: %s", strerror(errno));

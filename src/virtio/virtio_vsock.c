@@ -119,7 +119,7 @@ static void rx_ctl(struct virtio_vsock *v, struct vsock_conn *c)
 		if (order[i].op == VSOCK_OP_SHUTDOWN &&
 		    c->shut_flags == (VSOCK_SHUTDOWN_RCV | VSOCK_SHUTDOWN_SEND)) {
 			/* The guest should answer with an RST; don't wait forever. */
-			c->deadline_ns = vsock_now_ns() + VSOCK_LINGER_MS * NSEC_PER_MS;
+			c->deadline_ns = clock_mono_ns() + VSOCK_LINGER_MS * NSEC_PER_MS;
 			v->timer_dirty = true;
 		}
 		return;

@@ -28,14 +28,6 @@
 
 #define errf(...) snprintf(err, errlen, __VA_ARGS__)
 
-uint64_t vsock_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int set_un(struct sockaddr_un *sa, const char *path)
 {
 	memset(sa, 0, sizeof(*sa));

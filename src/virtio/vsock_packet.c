@@ -230,7 +230,7 @@ static void host_accept(struct virtio_vsock *v)
 			close(fd);           /* full: the client sees EOF, not a hang */
 			continue;
 		}
-		c->deadline_ns = vsock_now_ns() + VSOCK_CONNECT_TIMEOUT_MS * NSEC_PER_MS;
+		c->deadline_ns = clock_mono_ns() + VSOCK_CONNECT_TIMEOUT_MS * NSEC_PER_MS;
 		v->timer_dirty = true;
 	}
 }
@@ -247,7 +247,7 @@ static void host_cmd(struct virtio_vsock *v, struct vsock_conn *c)
 		c->peer_port = port;
 		c->local_port = vsock_host_port(&v->host);
 		c->ctl |= VCTL_REQUEST;
-		c->deadline_ns = vsock_now_ns() + VSOCK_CONNECT_TIMEOUT_MS * NSEC_PER_MS;
+		c->deadline_ns = clock_mono_ns() + VSOCK_CONNECT_TIMEOUT_MS * NSEC_PER_MS;
 		v->timer_dirty = true;
 	}
 }
@@ -299,7 +299,7 @@ static void conn_event(struct virtio_vsock *v, struct vsock_conn *c, uint32_t ev
 
 static void timer_expired(struct virtio_vsock *v)
 {
-	uint64_t now = vsock_now_ns(), count;
+	uint64_t now = clock_mono_ns(), count;
 
 	if (read(v->host.timer_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		return;
