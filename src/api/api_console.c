@@ -56,9 +56,9 @@ static bool check_request(struct api_console *ac, struct MHD_Connection *c,
 			  const char *method, const char *version, struct api_reply *r)
 {
 	const char *conn = ac->mhd->lookup_connection_value(c, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONNECTION);
+							    MHD_HTTP_HEADER_CONNECTION);
 	const char *upg = ac->mhd->lookup_connection_value(c, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_UPGRADE);
+							   MHD_HTTP_HEADER_UPGRADE);
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
 		r->allow = "GET";
@@ -94,7 +94,7 @@ bool api_console_request(struct api_console *ac, struct MHD_Connection *c,
 		return false;
 	resp = ac->mhd->create_response_for_upgrade(on_upgraded, ac);
 	if (!resp || ac->mhd->add_response_header(resp, MHD_HTTP_HEADER_UPGRADE,
-					     API_CONSOLE_PROTOCOL) != MHD_YES) {
+						  API_CONSOLE_PROTOCOL) != MHD_YES) {
 		ac->mhd->destroy_response(resp);
 		api_fault(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		return false;
